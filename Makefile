@@ -1,0 +1,51 @@
+# nnbook: one entry point for setting up, building and testing.
+#   make book   environment + vendored assets + the HTML book in _build/html
+#   make test   environment + every test (package, notebooks, book build, browser)
+#   make lab    JupyterLab on book/ with the project's environment as kernel
+#   make bench  speed comparisons (numbers only, never asserts)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+JB     := $(VENV)/bin/jupyter-book
+export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: env vendor book test test-package test-notebooks test-browser lab bench clean
+
+env: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nnbook)" >/dev/null
+	touch $@
+
+vendor: _vendor/vendor/.versions
+_vendor/vendor/.versions: scripts/vendor.sh
+	bash scripts/vendor.sh
+
+book: env vendor
+	$(JB) build -W -n --keep-going .
+	@echo "Open _build/html/index.html in a browser (or: $(PY) -m http.server -d _build/html)"
+
+test-package: env
+	$(PY) -m pytest tests
+
+test-notebooks: env
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax book/
+
+test-browser: env
+	$(PY) -m pytest -p no:cacheprovider browser_tests
+
+test: test-package test-notebooks book test-browser
+
+lab: env
+	$(VENV)/bin/jupyter lab book/
+
+bench: env
+	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(PY) $$f; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf _build

@@ -1,0 +1,15 @@
+"""nnbook: the computations behind the executable neural-networks textbook.
+
+The chapters import from here; every algorithm lives once, in this package, tested.
+"""
+from . import activations, data, gradcheck as _gradcheck_module, losses, optim, plotting, widgets
+from .activations import derivative, relu, sigmoid, softmax, tanh
+from .gradcheck import gradcheck, numerical_gradient, numerical_hessian
+from .losses import loss, loss_from_activations, output_delta
+from .mlp import MLP, Trace
+
+__version__ = "0.1.0"
+
+__all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gradcheck",
+           "numerical_gradient", "numerical_hessian", "sigmoid", "tanh", "relu", "softmax",
+           "derivative", "activations", "losses", "optim", "data", "plotting", "widgets"]

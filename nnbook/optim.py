@@ -1,0 +1,189 @@
+r"""Training by gradient descent.
+
+The error is summed over patterns, as in the notes. Batch gradient descent takes one step
+:math:`\mathbf w \leftarrow \mathbf w - \eta\nabla E(\mathbf w)` per epoch; stochastic (on-line)
+gradient descent steps on one pattern (or a mini-batch) at a time,
+:math:`\mathbf w \leftarrow \mathbf w - \eta\nabla E_n(\mathbf w)`, visiting the patterns in a fresh
+seeded random order every epoch.
+
+Regularizers (chapter 4):
+
+* ``weight_decay`` :math:`\lambda`: adds :math:`\tfrac{\lambda}{2}\lVert\mathbf w\rVert^2` over every
+  weight *and bias* (the simple regularizer);
+* ``layer_decay`` :math:`[\alpha_1,\dots,\alpha_L]`: adds :math:`\sum_l\tfrac{\alpha_l}{2}\lVert W_l\rVert^2`,
+  weights only, biases free (the consistent regularizer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ._checks import as_float_array, check_name, check_positive
+from .losses import LOSSES
+from .mlp import MLP
+
+__all__ = ["History", "train", "batch_gd", "sgd", "penalty", "penalty_gradients"]
+
+
+@dataclass
+class History:
+    """What :func:`train` recorded. Index 0 is before the first update, index ``e`` after epoch ``e``.
+
+    Attributes
+    ----------
+    train_error : ndarray
+        Data error :math:`E(\\mathbf w)` on the training set (no penalty).
+    objective : ndarray
+        Training error plus the regularization penalty (what is being minimised).
+    val_error : ndarray or None
+        Error on the validation set, if one was given.
+    best_epoch : int
+        Epoch of the lowest validation error (of the lowest objective without validation data).
+    stopped_epoch : int
+        The last epoch that ran (smaller than ``epochs`` if early stopping fired).
+    """
+    train_error: np.ndarray
+    objective: np.ndarray
+    val_error: np.ndarray | None
+    best_epoch: int
+    stopped_epoch: int
+    weights_history: list = field(default_factory=list, repr=False)
+
+
+def _check_decay(net: MLP, weight_decay: float, layer_decay) -> list[float] | None:
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    if layer_decay is None:
+        return None
+    layer_decay = list(layer_decay)
+    if len(layer_decay) != len(net.weights):
+        raise ValueError(f"layer_decay needs one coefficient per layer ({len(net.weights)}), "
+                         f"got {len(layer_decay)}")
+    for a in layer_decay:
+        check_positive(a, "every layer_decay coefficient", allow_zero=True)
+    return [float(a) for a in layer_decay]
+
+
+def penalty(net: MLP, weight_decay: float = 0.0, layer_decay: Sequence[float] | None = None) -> float:
+    r"""The regularization term: :math:`\tfrac{\lambda}{2}\lVert\mathbf w\rVert^2 + \sum_l \tfrac{\alpha_l}{2}\lVert W_l\rVert^2`."""
+    layer_decay = _check_decay(net, weight_decay, layer_decay)
+    total = 0.5 * weight_decay * sum(np.sum(W**2) + np.sum(b**2) for W, b in net.weights)
+    if layer_decay is not None:
+        total += sum(0.5 * a * np.sum(W**2) for a, (W, _) in zip(layer_decay, net.weights))
+    return float(total)
+
+
+def penalty_gradients(net: MLP, weight_decay: float = 0.0,
+                      layer_decay: Sequence[float] | None = None):
+    """Gradient of :func:`penalty`, shaped like ``net.weights``."""
+    layer_decay = _check_decay(net, weight_decay, layer_decay)
+    alphas = layer_decay or [0.0] * len(net.weights)
+    return [((weight_decay + a) * W, weight_decay * b) for a, (W, b) in zip(alphas, net.weights)]
+
+
+def train(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int | None = None,
+          weight_decay: float = 0.0, layer_decay: Sequence[float] | None = None,
+          X_val=None, T_val=None, early_stopping: int | None = None, seed: int = 0,
+          keep_weights: bool = False) -> History:
+    """Train ``net`` in place by gradient descent on the summed error plus penalty.
+
+    Parameters
+    ----------
+    net : MLP
+        Trained in place.
+    X : array_like, shape (N, D)
+    T : array_like, shape (N, K) (or (N,) for one output)
+    loss : {"sse", "bce", "ce"}
+    lr : float
+        Learning rate :math:`\\eta`.
+    epochs : int
+        Passes through the training set.
+    batch_size : int, optional
+        ``None``: batch gradient descent (one step per epoch). ``1``: on-line SGD. Otherwise
+        mini-batches of that size, in a seeded random order.
+    weight_decay, layer_decay
+        See the module docstring.
+    X_val, T_val : array_like, optional
+        Validation data, evaluated after every epoch.
+    early_stopping : int, optional
+        Patience: stop once the validation error has not improved for this many epochs, and
+        restore the weights of the best epoch. Needs validation data.
+    seed : int
+        Seed for the order of the patterns.
+    keep_weights : bool
+        Record a copy of the parameter vector after every epoch in ``weights_history``.
+    """
+    X = as_float_array(X, "X", ndim=(2,))
+    T = net._check_t(T, X)
+    loss = check_name(loss, LOSSES, "loss")
+    check_positive(lr, "lr")
+    check_positive(epochs, "epochs", integer=True, allow_zero=True)
+    N = X.shape[0]
+    if batch_size is not None:
+        check_positive(batch_size, "batch_size", integer=True)
+    layer_decay = _check_decay(net, weight_decay, layer_decay)
+    has_val = X_val is not None or T_val is not None
+    if has_val:
+        if X_val is None or T_val is None:
+            raise ValueError("give both X_val and T_val, or neither")
+        X_val = as_float_array(X_val, "X_val", ndim=(2,))
+        T_val = net._check_t(T_val, X_val)
+    if early_stopping is not None:
+        check_positive(early_stopping, "early_stopping", integer=True)
+        if not has_val:
+            raise ValueError("early_stopping needs validation data (X_val, T_val)")
+    rng = np.random.default_rng(seed)
+
+    def record():
+        e = net.error(X, T, loss)
+        train_err.append(e)
+        objective.append(e + penalty(net, weight_decay, layer_decay))
+        if has_val:
+            val_err.append(net.error(X_val, T_val, loss))
+        if keep_weights:
+            weights_hist.append(net.get_params())
+
+    train_err: list[float] = []
+    objective: list[float] = []
+    val_err: list[float] = []
+    weights_hist: list[np.ndarray] = []
+    record()
+    best_params, best_epoch, stopped = net.get_params(), 0, 0
+    for epoch in range(1, epochs + 1):
+        if batch_size is None:
+            batches = [np.arange(N)]
+        else:
+            order = rng.permutation(N)
+            batches = [order[i:i + batch_size] for i in range(0, N, batch_size)]
+        for idx in batches:
+            grads = net.gradients(X[idx], T[idx], loss)
+            pen = penalty_gradients(net, weight_decay, layer_decay)
+            for (W, b), (dW, db), (pW, pb) in zip(net.weights, grads, pen):
+                # the penalty is spread over the batches of an epoch so that one epoch applies it once
+                share = len(idx) / N
+                W -= lr * (dW + share * pW)
+                b -= lr * (db + share * pb)
+        record()
+        stopped = epoch
+        score = val_err if has_val else objective
+        if score[-1] < score[best_epoch]:
+            best_epoch, best_params = epoch, net.get_params()
+        if early_stopping is not None and epoch - best_epoch >= early_stopping:
+            break
+    if early_stopping is not None:
+        net.set_params(best_params)
+    return History(np.array(train_err), np.array(objective), np.array(val_err) if has_val else None,
+                   best_epoch, stopped, weights_hist)
+
+
+def batch_gd(net: MLP, X, T, loss: str, lr: float, epochs: int, **kwargs) -> np.ndarray:
+    """Batch gradient descent; returns the training error after each epoch (index 0: start)."""
+    return train(net, X, T, loss, lr, epochs, batch_size=None, **kwargs).train_error
+
+
+def sgd(net: MLP, X, T, loss: str, lr: float, epochs: int, seed: int = 0,
+        batch_size: int = 1, **kwargs) -> np.ndarray:
+    """Stochastic gradient descent (shuffled, seeded); returns the training error per epoch."""
+    return train(net, X, T, loss, lr, epochs, batch_size=batch_size, seed=seed,
+                 **kwargs).train_error

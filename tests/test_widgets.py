@@ -1,0 +1,89 @@
+import json
+import re
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from nnbook import widgets
+from nnbook.widgets import Checkbox, Dropdown, Slider, experiment
+
+matplotlib.use("Agg")
+CALLS = []
+
+
+def draw(k, name, flag):
+    CALLS.append((k, name, flag))
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot(np.arange(5) * k, "-" if flag else "--")
+    ax.set_title(name)
+    return fig
+
+
+CONTROLS = {"k": Slider([1, 2, 3], value=2), "name": Dropdown({"A": "a", "B": "b"}),
+            "flag": Checkbox(True, label="flag it")}
+
+
+def test_static_html_has_every_frame_in_order(monkeypatch):
+    monkeypatch.setenv("NNBOOK_BUILD", "1")
+    CALLS.clear()
+    html = widgets._static_html(draw, CONTROLS, "a test figure", dpi=40)
+    assert len(CALLS) == 12
+    assert CALLS[0] == (1, "a", False) and CALLS[-1] == (3, "b", True)
+    data = json.loads(re.search(r'class="nnbook-exp-data">(.*?)</script>', html).group(1))
+    assert data["shape"] == [3, 2, 2] and len(data["order"]) == 12
+    assert len(data["frames"]) == 12            # all frames differ here
+    # initial frame: k=2 (index 1), name A (0), flag on (1) -> 1*4 + 0*2 + 1 = 5
+    assert 'data-frame="5"' in html
+    assert f'src="data:image/png;base64,{data["frames"][5]}"' in html
+    assert 'type="range"' in html and "<select" in html and 'type="checkbox"' in html
+    assert html.count("<label for=") == 3 and 'alt="a test figure"' in html
+
+
+def test_identical_frames_are_stored_once():
+    def same(k):
+        fig, ax = plt.subplots(figsize=(1, 1))
+        return fig
+    html = widgets._static_html(same, {"k": Slider([1, 2, 3, 4])}, "same", dpi=30)
+    data = json.loads(re.search(r'class="nnbook-exp-data">(.*?)</script>', html).group(1))
+    assert data["order"] == [0, 0, 0, 0] and len(data["frames"]) == 1
+
+
+def test_frames_are_palette_pngs():
+    from io import BytesIO
+    from PIL import Image
+    fig, ax = plt.subplots()
+    ax.imshow(np.random.default_rng(0).uniform(size=(20, 20)))
+    img = Image.open(BytesIO(widgets.render_frame(fig)))
+    assert img.mode == "P" and len(img.getcolors()) <= 64
+
+
+def test_mode_follows_build_flag(monkeypatch):
+    monkeypatch.delenv("NNBOOK_BUILD", raising=False)
+    assert not widgets.is_static()
+    monkeypatch.setenv("NNBOOK_BUILD", "1")
+    assert widgets.is_static()
+
+
+def test_live_mode_draws_once(monkeypatch):
+    monkeypatch.delenv("NNBOOK_BUILD", raising=False)
+    CALLS.clear()
+    experiment(draw, CONTROLS, alt="x")
+    assert CALLS == [(2, "a", True)]
+
+
+@pytest.mark.parametrize("controls,alt,match", [
+    ({"k": Slider(list(range(300)))}, "x", "exceeds max_frames"),
+    ({}, "x", "non-empty dict"),
+    ({"k": [1, 2]}, "x", "must be a Slider"),
+    ({"k": Slider([1, 2], value=5)}, "x", "not one of its values"),
+    ({"k": Slider([1, 2])}, "", "alt must describe"),
+])
+def test_bad_experiments(controls, alt, match):
+    with pytest.raises(ValueError, match=match):
+        experiment(draw, controls, alt=alt)
+
+
+def test_slider_range():
+    assert Slider.range(0.1, 0.5, 0.1).values == [0.1, 0.2, 0.3, 0.4, 0.5]
