@@ -9,6 +9,7 @@ import pytest
 from conftest import SITE, pages
 
 SHOTS = pathlib.Path(__file__).resolve().parents[1] / "_build" / "screenshots"
+WEIGHTS: dict[str, int] = {}
 
 
 def open_page(browser, site_url, path):
@@ -44,6 +45,13 @@ def test_page_loads_offline_without_errors(browser, site_url, path):
             assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / (path.replace("/", "_") + ".png")), full_page=False)
+        # page weight: the document plus everything it loaded (scripts, styles, fonts, images)
+        loaded = page.evaluate("performance.getEntriesByType('resource')"
+                               ".reduce((s, e) => s + (e.encodedBodySize || 0), 0)")
+        weight = (SITE / path).stat().st_size + loaded
+        WEIGHTS[path] = weight
+        (SHOTS.parent / "page-weights.json").write_text(json.dumps(WEIGHTS, indent=1, sort_keys=True))
+        assert weight < 8_000_000, f"{path} weighs {weight / 1e6:.1f} MB"
         assert problems == []
     finally:
         ctx.close()
