@@ -2,7 +2,8 @@
 
 The chapters import from here; every algorithm lives once, in this package, tested.
 """
-from . import activations, data, gradcheck as _gradcheck_module, losses, optim, plotting, widgets
+from . import (activations, approx, backprop, data, diagram, invariance, logic, losses, optim,
+               plotting, quadratic, symmetry, widgets)
 from .activations import derivative, relu, sigmoid, softmax, tanh
 from .gradcheck import gradcheck, numerical_gradient, numerical_hessian
 from .losses import loss, loss_from_activations, output_delta
@@ -12,4 +13,5 @@ __version__ = "0.1.0"
 
 __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gradcheck",
            "numerical_gradient", "numerical_hessian", "sigmoid", "tanh", "relu", "softmax",
-           "derivative", "activations", "losses", "optim", "data", "plotting", "widgets"]
+           "derivative", "activations", "approx", "backprop", "data", "diagram", "invariance", "logic",
+           "losses", "optim", "plotting", "quadratic", "symmetry", "widgets"]
