@@ -9,7 +9,6 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: env vendor book test test-package test-notebooks test-browser lab bench clean
 
