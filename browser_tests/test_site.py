@@ -40,7 +40,7 @@ def test_page_loads_offline_without_errors(browser, site_url, path):
     try:
         html = (SITE / path).read_text()
         if "math notranslate" in html:
-            page.wait_for_selector("mjx-container", timeout=15000)
+            page.wait_for_selector("mjx-container", state="attached", timeout=15000)
             assert page.locator(".math mjx-container, mjx-container").count() > 0
             assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
         SHOTS.mkdir(parents=True, exist_ok=True)
