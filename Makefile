@@ -10,7 +10,7 @@ JB     := $(VENV)/bin/jupyter-book
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
 export PYTHONHASHSEED := 0
 
-.PHONY: env vendor book test test-package test-notebooks test-browser lab bench clean
+.PHONY: env vendor book test test-package test-notebooks test-built lab bench clean
 
 env: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -35,10 +35,10 @@ test-package: env
 test-notebooks: env
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax book/
 
-test-browser: env
-	$(PY) -m pytest -p no:cacheprovider browser_tests
+test-built: env
+	$(PY) -m pytest -p no:cacheprovider build_tests
 
-test: test-package test-notebooks book test-browser
+test: test-package test-notebooks book test-built
 
 lab: env
 	$(VENV)/bin/jupyter lab book/
