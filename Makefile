@@ -26,7 +26,7 @@ _vendor/vendor/.versions: scripts/vendor.sh
 	bash scripts/vendor.sh
 
 book: env vendor
-	$(JB) build -W -n --keep-going .
+	@start=$$(date +%s); $(JB) build -W -n --keep-going . && echo "book built in $$(( $$(date +%s) - start )) s"
 	@echo "Open _build/html/index.html in a browser (or: $(PY) -m http.server -d _build/html)"
 
 test-package: env
