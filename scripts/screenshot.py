@@ -17,6 +17,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def main(site, page_path, out):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):  # no stale tiles from a longer, earlier build
+        old.unlink()
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *a):
             pass
