@@ -209,6 +209,7 @@ def _static_html(draw, controls: dict[str, Control], alt: str, dpi: int) -> str:
 
 
 def _live(draw, controls: dict[str, Control]):
+    """Show ipywidgets controls that redraw ``draw`` on every change; returns the widget box."""
     import ipywidgets as w
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -234,7 +235,9 @@ def _live(draw, controls: dict[str, Control]):
         plt.close(fig)
 
     out = w.interactive_output(show, ws)
-    display(w.VBox([w.HBox(list(ws.values()), layout=w.Layout(flex_flow="row wrap")), out]))
+    box = w.VBox([w.HBox(list(ws.values()), layout=w.Layout(flex_flow="row wrap")), out])
+    display(box)
+    return box
 
 
 def experiment(draw: Callable[..., Any], controls: dict[str, Control], alt: str,

@@ -73,6 +73,18 @@ def test_live_mode_draws_once(monkeypatch):
     assert CALLS == [(2, "a", True)]
 
 
+def test_live_controls_redraw_with_the_new_values(monkeypatch):
+    monkeypatch.delenv("NNBOOK_BUILD", raising=False)
+    CALLS.clear()
+    box = widgets._live(draw, CONTROLS)
+    slider, dropdown, checkbox = box.children[0].children
+    assert [o[1] for o in slider.options] == [1, 2, 3] and slider.value == 2
+    slider.value = 3
+    dropdown.value = "b"
+    checkbox.value = False
+    assert CALLS == [(2, "a", True), (3, "a", True), (3, "b", True), (3, "b", False)]
+
+
 @pytest.mark.parametrize("controls,alt,match", [
     ({"k": Slider(list(range(300)))}, "x", "exceeds max_frames"),
     ({}, "x", "non-empty dict"),
