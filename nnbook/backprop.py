@@ -77,6 +77,15 @@ def _check_net(net) -> MLP:
     return net
 
 
+def _check_pattern(net, x, t, loss):
+    """Validate a network and one pattern ``x`` (D,), its target ``t`` and the loss name."""
+    net = _check_net(net)
+    x = net._check_x(x)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a single pattern of shape (D,), got shape {x.shape}")
+    return net, x, net._check_t(t, x), check_name(loss, LOSSES, "loss")
+
+
 def backprop_steps(net: MLP, x, t, loss: str = "sse") -> list[Step]:
     r"""The forward and backward pass for one pattern, as an ordered list of :class:`Step`.
 
@@ -99,12 +108,7 @@ def backprop_steps(net: MLP, x, t, loss: str = "sse") -> list[Step]:
     list of Step
         The values agree with ``net.trace(x)``, ``net.gradients(x, t, loss)`` and ``net.deltas``.
     """
-    net = _check_net(net)
-    x = net._check_x(x)
-    if x.ndim != 1:
-        raise ValueError(f"x must be a single pattern of shape (D,), got shape {x.shape}")
-    t = net._check_t(t, x)
-    loss = check_name(loss, LOSSES, "loss")
+    net, x, t, loss = _check_pattern(net, x, t, loss)
     tr = net.trace(x)
     deltas = net.backward(tr, t, loss)
     L = len(net.weights)
@@ -245,12 +249,7 @@ def numerical_deltas(net: MLP, x, t, loss: str = "sse", eps: float = 1e-6) -> li
     list of ndarray
         One array of shape (n_l,) per layer, like ``net.deltas``.
     """
-    net = _check_net(net)
-    x = net._check_x(x)
-    if x.ndim != 1:
-        raise ValueError(f"x must be a single pattern of shape (D,), got shape {x.shape}")
-    t = net._check_t(t, x)
-    loss = check_name(loss, LOSSES, "loss")
+    net, x, t, loss = _check_pattern(net, x, t, loss)
     check_positive(eps, "eps")
     Ws = [W for W, _ in net.weights]
 
