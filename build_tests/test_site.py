@@ -124,3 +124,13 @@ def test_static_experiments_respond_to_every_control(browser, site_url, path):
         assert problems == []
     finally:
         ctx.close()
+
+
+def test_every_figure_has_alt_text():
+    """Every image in the book, static figure or experiment frame, describes itself."""
+    import re
+
+    for path in pages():
+        for tag in re.findall(r"<img\b[^>]*>", (SITE / path).read_text()):
+            alt = re.search(r'\balt="([^"]*)"', tag)
+            assert alt and alt.group(1).strip(), f"{path}: image without alt text: {tag[:120]}"
