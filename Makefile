@@ -44,7 +44,7 @@ lab: env
 	$(VENV)/bin/jupyter lab book/
 
 bench: env
-	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(PY) $$f; done || echo "no benchmarks yet"
+	@for f in bench/*.py; do $(PY) $$f || exit 1; done
 
 clean:
 	rm -rf _build
