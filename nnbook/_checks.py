@@ -70,3 +70,12 @@ def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool 
         bound = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return value
+
+
+def check_net(net, name: str = "net"):
+    """Check that ``net`` is an :class:`nnbook.MLP`; return it."""
+    from .mlp import MLP  # imported here: mlp itself imports this module
+
+    if not isinstance(net, MLP):
+        raise ValueError(f"{name} must be an MLP (nnbook.MLP), got {type(net).__name__}")
+    return net

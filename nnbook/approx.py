@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive
+from ._checks import as_float_array, check_positive, check_net
 from .mlp import MLP
 
 __all__ = ["step_unit", "bump_network", "bump_edges", "fit_bumps", "max_error"]
@@ -164,8 +164,7 @@ def max_error(net: MLP, f: Callable[[np.ndarray], np.ndarray], interval=(0.0, 1.
 
     ``net`` must have one input and one output.
     """
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
+    check_net(net)
     if net.sizes[0] != 1 or net.sizes[-1] != 1:
         raise ValueError(f"net must have 1 input and 1 output, got sizes {net.sizes}")
     lo, hi = _check_interval(interval)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, check_name, check_positive
+from ._checks import as_float_array, check_name, check_positive, check_net
 from .activations import ACTIVATIONS, derivative
 from .gradcheck import numerical_gradient
 from .losses import LOSSES
@@ -71,15 +71,9 @@ class Step:
     bias: np.ndarray | None = None
 
 
-def _check_net(net) -> MLP:
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
-    return net
-
-
 def _check_pattern(net, x, t, loss):
     """Validate a network and one pattern ``x`` (D,), its target ``t`` and the loss name."""
-    net = _check_net(net)
+    net = check_net(net)
     x = net._check_x(x)
     if x.ndim != 1:
         raise ValueError(f"x must be a single pattern of shape (D,), got shape {x.shape}")
@@ -277,7 +271,7 @@ def gradient_errors(net: MLP, x, t, loss: str = "sse", eps: float = 1e-6) -> np.
     ndarray, shape (net.n_params,)
         In the order of :meth:`MLP.get_params` (layer by layer, ``W_l`` row-major, then ``b_l``).
     """
-    net = _check_net(net)
+    net = check_net(net)
     x = net._check_x(x)
     t = net._check_t(t, x)
     loss = check_name(loss, LOSSES, "loss")

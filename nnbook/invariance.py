@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_name, check_positive
+from ._checks import as_float_array, check_name, check_positive, check_net
 from .activations import activation, derivative
 from .mlp import MLP
 
@@ -176,8 +176,7 @@ def output_tangent(net: MLP, X, V) -> np.ndarray:
     -------
     ndarray, shape (N, K) or (K,)
     """
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an MLP, got {type(net).__name__}")
+    check_net(net)
     X = net._check_x(X)
     V = as_float_array(V, "V", ndim=(1, 2))
     if V.shape != X.shape:

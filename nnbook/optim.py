@@ -29,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._checks import as_float_array, check_name, check_positive
+from ._checks import as_float_array, check_name, check_positive, check_net
 from .losses import LOSSES
 from .mlp import MLP
 
@@ -213,11 +213,6 @@ def _per_unit(value, name: str, n: int, what: str, nonzero: bool) -> np.ndarray:
     return np.broadcast_to(arr, (n,)).copy()
 
 
-def _check_net(net) -> None:
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an MLP, got {type(net).__name__}")
-
-
 def transform_inputs(net: MLP, a, b) -> MLP:
     r"""The network that, fed :math:`\tilde x_i = a_i x_i + b_i`, computes what ``net`` computes on ``x``.
 
@@ -240,7 +235,7 @@ def transform_inputs(net: MLP, a, b) -> MLP:
     MLP
         A new network with ``new(a * x + b) == net(x)`` (up to round-off).
     """
-    _check_net(net)
+    check_net(net)
     D = net.sizes[0]
     a = _per_unit(a, "a", D, "inputs", nonzero=True)
     b = _per_unit(b, "b", D, "inputs", nonzero=False)
@@ -271,7 +266,7 @@ def transform_outputs(net: MLP, c, d) -> MLP:
     MLP
         A new network with ``new(x) == c * net(x) + d`` (up to round-off).
     """
-    _check_net(net)
+    check_net(net)
     if net.activations[-1] != "identity":
         raise ValueError("transform_outputs needs a linear ('identity') output layer, got "
                          f"{net.activations[-1]!r}: a non-linear output cannot absorb c*y + d")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_float_array, check_name, check_positive
+from ._checks import as_float_array, check_name, check_positive, check_net
 from .gradcheck import numerical_hessian
 from .losses import LOSSES
 from .mlp import MLP
@@ -129,8 +129,7 @@ def flat_gradient(net: MLP, X, T, loss: str = "sse") -> np.ndarray:
     -------
     ndarray, shape (net.n_params,)
     """
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
+    check_net(net)
     return _flat_gradient(net, X, T, loss)
 
 
@@ -158,8 +157,7 @@ def hessian(net: MLP, X, T, loss: str = "sse", eps: float = 1e-5) -> np.ndarray:
     ndarray, shape (W, W)
         ``W = net.n_params``, ordered as :meth:`MLP.get_params`.
     """
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
+    check_net(net)
     loss = check_name(loss, LOSSES, "loss")
     X = net._check_x(X)
     T = net._check_t(T, X)
@@ -199,8 +197,7 @@ def bfgs(net: MLP, X, T, loss: str = "sse", maxiter: int = 100, gtol: float = 1e
     """
     from scipy.optimize import minimize
 
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
+    check_net(net)
     loss = check_name(loss, LOSSES, "loss")
     X = net._check_x(X)
     T = net._check_t(T, X)

@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._checks import check_net
 from .mlp import MLP
 
 __all__ = ["ODD_ACTIVATIONS", "is_odd", "apply_symmetry", "sign_flip", "swap_units",
@@ -42,14 +43,9 @@ def is_odd(name: str) -> bool:
     return str(name).lower() in ODD_ACTIVATIONS
 
 
-def _check_net(net) -> None:
-    if not isinstance(net, MLP):
-        raise ValueError(f"net must be an nnbook.MLP, got {type(net).__name__}")
-
-
 def _check_layer(net: MLP, layer) -> int:
     """Check ``layer`` is a hidden layer of ``net``; return its number of units M."""
-    _check_net(net)
+    check_net(net)
     L = len(net.weights)
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
         raise ValueError(f"layer must be an integer, got {layer!r}")
