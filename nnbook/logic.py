@@ -341,6 +341,17 @@ class LearningResult:
     history: list[Perceptron] = field(default_factory=list)
 
 
+def _check_patterns(X, t) -> tuple[np.ndarray, np.ndarray]:
+    """Validate patterns ``X`` (N, n) and their 0/1 targets ``t`` (N,)."""
+    X = as_float_array(X, "X", ndim=(2,))
+    t = as_float_array(t, "t", ndim=(1,))
+    if t.shape[0] != X.shape[0]:
+        raise ValueError(f"t has {t.shape[0]} targets but X has {X.shape[0]} patterns")
+    if not np.all(np.isin(t, (0.0, 1.0))):
+        raise ValueError("t must contain only 0 and 1")
+    return X, t
+
+
 def perceptron_learn(X, t, epochs: int = 100, lr: float = 1.0, seed: int = 0) -> LearningResult:
     """Rosenblatt's perceptron learning rule.
 
@@ -366,12 +377,7 @@ def perceptron_learn(X, t, epochs: int = 100, lr: float = 1.0, seed: int = 0) ->
     -------
     LearningResult
     """
-    X = as_float_array(X, "X", ndim=(2,))
-    t = as_float_array(t, "t", ndim=(1,))
-    if t.shape[0] != X.shape[0]:
-        raise ValueError(f"t has {t.shape[0]} targets but X has {X.shape[0]} patterns")
-    if not np.all(np.isin(t, (0.0, 1.0))):
-        raise ValueError("t must contain only 0 and 1")
+    X, t = _check_patterns(X, t)
     check_positive(epochs, "epochs", integer=True)
     check_positive(lr, "lr")
     rng = np.random.default_rng(seed)
@@ -415,13 +421,8 @@ def separable_by_grid(X, t, grid) -> np.ndarray:
     ndarray, shape (M, n + 1)
         The separating ``(w_1, ..., w_n, b)``, one per row; ``M = 0`` if none.
     """
-    X = as_float_array(X, "X", ndim=(2,))
-    t = as_float_array(t, "t", ndim=(1,))
+    X, t = _check_patterns(X, t)
     grid = as_float_array(grid, "grid", ndim=(1,))
-    if t.shape[0] != X.shape[0]:
-        raise ValueError(f"t has {t.shape[0]} targets but X has {X.shape[0]} patterns")
-    if not np.all(np.isin(t, (0.0, 1.0))):
-        raise ValueError("t must contain only 0 and 1")
     n = X.shape[1]
     total = grid.size ** (n + 1)
     if total > 2e7:
