@@ -273,3 +273,13 @@ def test_model_rejects_bad_tokens():
         model.forward(params, np.array([[0, 1, 5, 2]]))
     with pytest.raises(ValueError, match="integers"):
         model.forward(params, np.zeros((1, 4)))
+
+
+def test_reverse_digits_task():
+    from nnbook.tasks import reverse_digits
+    X, Y = reverse_digits(50, 6, n_digits=4, seed=3)
+    assert X.shape == Y.shape == (50, 6) and X.min() >= 0 and X.max() <= 3
+    assert np.array_equal(Y[:, 0], X[:, 5]) and np.array_equal(Y[:, ::-1], X)
+    assert np.array_equal(reverse_digits(50, 6, 4, seed=3)[0], X)
+    with pytest.raises(ValueError, match="T must be positive"):
+        reverse_digits(5, 0)
