@@ -2,13 +2,15 @@
 
 The chapters import from here; every algorithm lives once, in this package, tested.
 """
-from . import (activations, approx, backprop, data, diagram, invariance, logic, losses, optim,
-               optimizers, plotting, quadratic, symmetry, training, widgets)
+from . import (activations, approx, backprop, conv, data, diagram, invariance, logic, losses, optim,
+               optimizers, plotting, pool, quadratic, symmetry, training, widgets)
 from .activations import derivative, relu, sigmoid, softmax, tanh
+from .conv import conv2d, conv2d_backward, output_size
 from .gradcheck import gradcheck, numerical_gradient, numerical_hessian
 from .losses import loss, loss_from_activations, output_delta
 from .mlp import MLP, Trace
 from .optimizers import SGD, Adam, clip_grad_norm
+from .pool import pool2d, pool2d_backward
 from .training import TrainLog, fit
 
 __version__ = "0.1.0"
@@ -16,4 +18,5 @@ __version__ = "0.1.0"
 __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gradcheck",
            "numerical_gradient", "numerical_hessian", "sigmoid", "tanh", "relu", "softmax",
            "derivative", "SGD", "Adam", "clip_grad_norm", "fit", "TrainLog", "optimizers", "training", "activations", "approx", "backprop", "data", "diagram", "invariance", "logic",
-           "losses", "optim", "plotting", "quadratic", "symmetry", "widgets"]
+           "losses", "optim", "plotting", "quadratic", "symmetry", "widgets",
+           "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]

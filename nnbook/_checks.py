@@ -79,3 +79,52 @@ def check_net(net, name: str = "net"):
     if not isinstance(net, MLP):
         raise ValueError(f"{name} must be an MLP (nnbook.MLP), got {type(net).__name__}")
     return net
+
+
+def as_kernel_array(x, name: str, *, ndim: int, dtype=None) -> np.ndarray:
+    """Return ``x`` as a float32 or float64 array for a Numba kernel, after checking it.
+
+    Unlike :func:`as_float_array` the dtype is kept (float32 stays float32) and nothing is
+    converted: integer, boolean, complex or half-precision input raises, and so does a dtype that
+    differs from ``dtype`` (when given), so that mixed precision never passes silently.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a float32/float64 array, differs from ``dtype``, does not have ``ndim``
+        dimensions, is empty, or contains NaN or infinity.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        raise ValueError(f"{name} has dtype {arr.dtype} but the other inputs are {np.dtype(dtype)}; "
+                         "mixed precision is not allowed (convert explicitly)")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    # sum is finite only if every entry is (inf and NaN propagate); a non-finite sum of finite
+    # values (overflow) falls through to the exact check
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+        raise ValueError(f"{name} contains {bad}; every value must be finite")
+    return arr
+
+
+def int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
+    """Check an int or an ``(h, w)`` pair of ints, each at least ``minimum``; return the pair."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        if v < minimum:
+            raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])

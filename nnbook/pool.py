@@ -1,0 +1,147 @@
+"""2-D pooling (max, average, min) over non-overlapping or overlapping windows, and its gradient.
+
+``pool2d(x, k, stride)`` slides a ``k``-window over each channel of each image of ``x`` (shape
+``(N, C, H, W)``), with step ``stride`` (default ``k``) and no padding, and keeps the window's
+maximum, mean or minimum. Pooling has no parameters; its backward pass routes ``dy`` back to the
+inputs: all of it to the (first) maximal or minimal entry of each window, or evenly spread for the
+average. Ties go to the first entry in row-major order, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._checks import as_kernel_array, check_name, int_pair
+
+__all__ = ["pool2d", "pool2d_backward"]
+
+_MODES = {"max": 0, "avg": 1, "min": 2}
+
+
+def _check(x, k, stride, mode):
+    x = as_kernel_array(x, "x", ndim=4)
+    kh, kw = int_pair(k, "k", minimum=1)
+    sh, sw = int_pair(k if stride is None else stride, "stride", minimum=1)
+    mode = check_name(mode, _MODES, "pooling mode")
+    H, W = x.shape[2:]
+    if kh > H or kw > W:
+        raise ValueError(f"pooling window {kh}x{kw} is larger than the input {H}x{W}")
+    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
+    return np.ascontiguousarray(x), (kh, kw, sh, sw, Ho, Wo), _MODES[mode]
+
+
+def pool2d(x: np.ndarray, k: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+           mode: str = "max") -> np.ndarray:
+    """Max, average or min pooling of each channel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32 or float64
+        Input feature maps (any memory layout).
+    k : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``k`` (non-overlapping windows).
+    mode : {"max", "avg", "min"}
+
+    Returns
+    -------
+    ndarray, shape (N, C, Ho, Wo), dtype of ``x``
+        ``Ho = output_size(H, kh, sh)`` (no padding), and the same for ``Wo``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, a window larger than the input, ``k`` or stride < 1, NaN or
+        inf, an integer dtype, an unknown mode.
+    """
+    x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
+    return _pool_forward(x, kh, kw, sh, sw, Ho, Wo, m)
+
+
+def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
+                    stride: int | tuple[int, int] | None = None, mode: str = "max") -> np.ndarray:
+    """Gradient of a scalar loss with respect to the input of :func:`pool2d`.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, C, Ho, Wo)
+        Gradient with respect to ``pool2d(x, k, stride, mode)``.
+    x, k, stride, mode
+        The arguments of the forward call.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        For max and min, each ``dy`` entry goes to the first extreme entry of its window; for the
+        average it is spread evenly (``1 / (kh kw)`` each). Overlapping windows add up.
+
+    Raises
+    ------
+    ValueError
+        Everything :func:`pool2d` rejects, and a ``dy`` of the wrong shape or dtype.
+    """
+    x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
+    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
+    shape = x.shape[:2] + (Ho, Wo)
+    if dy.shape != shape:
+        raise ValueError(f"dy must have the output shape {shape}, got {dy.shape}")
+    return _pool_backward(np.ascontiguousarray(dy), x, kh, kw, sh, sw, m)
+
+
+@njit(cache=True)
+def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
+    N, C, H, W = x.shape
+    y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    scale = 1.0 / (kh * kw)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    h0, w0 = i * sh, j * sw
+                    acc = x[n, c, h0, w0]
+                    if mode == 1:
+                        acc = 0.0
+                    for u in range(kh):
+                        for v in range(kw):
+                            val = x[n, c, h0 + u, w0 + v]
+                            if mode == 0:
+                                if val > acc:
+                                    acc = val
+                            elif mode == 2:
+                                if val < acc:
+                                    acc = val
+                            else:
+                                acc += val
+                    if mode == 1:
+                        acc *= scale
+                    y[n, c, i, j] = acc
+    return y
+
+
+@njit(cache=True)
+def _pool_backward(dy, x, kh, kw, sh, sw, mode):
+    N, C, H, W = x.shape
+    Ho, Wo = dy.shape[2], dy.shape[3]
+    dx = np.zeros_like(x)
+    scale = 1.0 / (kh * kw)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    h0, w0 = i * sh, j * sw
+                    g = dy[n, c, i, j]
+                    if mode == 1:
+                        for u in range(kh):
+                            for v in range(kw):
+                                dx[n, c, h0 + u, w0 + v] += g * scale
+                        continue
+                    best = x[n, c, h0, w0]
+                    bu, bv = 0, 0
+                    for u in range(kh):
+                        for v in range(kw):
+                            val = x[n, c, h0 + u, w0 + v]
+                            if (mode == 0 and val > best) or (mode == 2 and val < best):
+                                best, bu, bv = val, u, v
+                    dx[n, c, h0 + bu, w0 + bv] += g
+    return dx
