@@ -10,6 +10,31 @@
 """
 import os
 
+LAUNCH_SETTING = "NNBOOK_REPOSITORY_URL"
+
+
+def launch_options(theme_options: dict, environ=os.environ) -> dict:
+    """The theme options with launch buttons driven by one setting, ``$NNBOOK_REPOSITORY_URL``.
+
+    Unset (or empty), the book has no launch buttons. Set to a public repository
+    (``https://github.com/<owner>/<repo>``), every chapter gets the launch buttons whose URLs
+    ``_config.yml`` gives (Binder; JupyterHub or Colab if their URLs are set) for that repository
+    at ``$NNBOOK_REPOSITORY_BRANCH`` (default ``main``)."""
+    opts = dict(theme_options)
+    url = environ.get(LAUNCH_SETTING, "").strip().rstrip("/")
+    if not url:
+        opts["launch_buttons"] = {}
+        opts.pop("repository_url", None)
+        return opts
+    opts["repository_url"] = url
+    opts["repository_branch"] = environ.get("NNBOOK_REPOSITORY_BRANCH", "").strip() or "main"
+    opts["path_to_docs"] = ""
+    return opts
+
+
+def _configure_launch(app, config):
+    config.html_theme_options = launch_options(config.html_theme_options)
+
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
@@ -26,5 +51,6 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 def setup(app):
     os.environ["NNBOOK_BUILD"] = "1"
+    app.connect("config-inited", _configure_launch, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
