@@ -14,6 +14,8 @@ from .pool import pool2d, pool2d_backward
 from . import rnn
 from .rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
 from .training import TrainLog, fit
+from . import cnn, layers
+from .layers import Sequential
 
 __version__ = "0.1.0"
 
@@ -23,3 +25,4 @@ __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gra
            "losses", "optim", "plotting", "quadratic", "symmetry", "widgets",
            "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]
 __all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params"]
+__all__ += ["cnn", "layers", "Sequential"]

@@ -5,7 +5,7 @@ import numpy as np
 
 from ._checks import check_positive
 
-__all__ = ["moons", "digits", "noisy_sine", "split"]
+__all__ = ["moons", "digits", "noisy_sine", "split", "digits_images", "sample_image"]
 
 
 def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -64,3 +64,45 @@ def split(X: np.ndarray, T: np.ndarray, fraction: float = 0.5, seed: int = 0):
     idx = np.random.default_rng(seed).permutation(len(X))
     k = int(round(fraction * len(X)))
     return X[idx[:k]], T[idx[:k]], X[idx[k:]], T[idx[k:]]
+
+
+def digits_images(test_fraction: float = 0.25, seed: int = 0):
+    """The 8x8 digits as images for a CNN, split into seeded, disjoint training and test sets.
+
+    Returns
+    -------
+    X_train : ndarray, shape (N_train, 1, 8, 8), pixel values in [0, 1]
+    y_train : ndarray of int, shape (N_train,)
+    X_test : ndarray, shape (N_test, 1, 8, 8)
+    y_test : ndarray of int, shape (N_test,)
+    """
+    X, _, y = digits()
+    Xtr, ytr, Xte, yte = split(X.reshape(-1, 1, 8, 8), y, 1.0 - test_fraction, seed)
+    return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
+
+
+def sample_image(name: str = "china", gray: bool = True, scale: int = 1) -> np.ndarray:
+    """One of scikit-learn's bundled photographs (``"china"`` or ``"flower"``, 427x640, no download).
+
+    Parameters
+    ----------
+    gray : bool
+        Return the luminance (0.299 R + 0.587 G + 0.114 B) instead of the three colour channels.
+    scale : int
+        Shrink by averaging ``scale x scale`` blocks (the edges that do not fill a block are cut).
+
+    Returns
+    -------
+    ndarray, shape (H, W) if gray else (H, W, 3), values in [0, 1]
+    """
+    from sklearn.datasets import load_sample_image
+
+    if name not in ("china", "flower"):
+        raise ValueError(f"unknown sample image {name!r}; expected 'china' or 'flower'")
+    check_positive(scale, "scale", integer=True)
+    img = load_sample_image(f"{name}.jpg").astype(float) / 255.0
+    if gray:
+        img = img @ np.array([0.299, 0.587, 0.114])
+    h, w = (img.shape[0] // scale) * scale, (img.shape[1] // scale) * scale
+    img = img[:h, :w]
+    return img.reshape(h // scale, scale, w // scale, scale, *img.shape[2:]).mean(axis=(1, 3))

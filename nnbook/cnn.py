@@ -1,0 +1,271 @@
+r"""Teaching helpers for Part II (convolutional networks): filtering images with
+:func:`nnbook.conv.conv2d`, receptive fields, parameter counts, the digits CNN, and its evaluation.
+
+The convolution itself is :func:`nnbook.conv.conv2d` (cross-correlation, as in every framework);
+the layers and the model are :mod:`nnbook.layers`; training is :func:`nnbook.training.fit`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._checks import as_float_array, check_name, check_positive, int_pair
+from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
+                     check_labels)
+
+__all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
+           "equivariance_gap", "kernel_gradient_terms", "digits_cnn", "accuracy",
+           "confusion_matrix", "CNNRun", "train_digits_cnn"]
+
+#: 3x3 kernels for the chapter's filter explorer (applied as cross-correlation).
+KERNELS: dict[str, np.ndarray] = {
+    "identity": np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], float),
+    "box blur": np.full((3, 3), 1 / 9),
+    "Gaussian blur": np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], float) / 16,
+    "vertical edges (Sobel x)": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float),
+    "horizontal edges (Sobel y)": np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], float),
+    "Laplacian": np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float),
+    "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float),
+}
+
+
+def kernel(name: str) -> np.ndarray:
+    """A copy of the preset 3x3 kernel ``name`` (one of :data:`KERNELS`)."""
+    known = {k.lower(): k for k in KERNELS}
+    return KERNELS[known[check_name(name, known, "kernel")]].copy()
+
+
+def filter_image(image, kern, stride=1, padding=0, true_convolution: bool = False) -> np.ndarray:
+    r"""Filter one grey image with one kernel using :func:`nnbook.conv.conv2d`.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+    kern : array_like, shape (KH, KW)
+    stride, padding : int or (int, int)
+    true_convolution : bool
+        If True, flip the kernel in both axes first: :math:`(I * K)(i, j) = \sum_{m,n}
+        I(i-m, j-n) K(m, n)` is cross-correlation with the flipped kernel.
+
+    Returns
+    -------
+    ndarray, shape (Ho, Wo)
+    """
+    from .conv import conv2d
+
+    image = as_float_array(image, "image", ndim=(2,))
+    kern = as_float_array(kern, "kernel", ndim=(2,))
+    if true_convolution:
+        kern = kern[::-1, ::-1]
+    return conv2d(image[None, None], np.ascontiguousarray(kern)[None, None],
+                  stride=stride, padding=padding)[0, 0]
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    r"""Receptive-field size and jump (input pixels between neighbouring units) after each layer.
+
+    For a stack of windows :math:`k_l` with strides :math:`s_l` (convolutions or pooling),
+    :math:`r_l = r_{l-1} + (k_l - 1)\,j_{l-1}` and :math:`j_l = j_{l-1} s_l`, starting from
+    :math:`r_0 = j_0 = 1`.
+
+    Parameters
+    ----------
+    layers : sequence of (k, stride)
+
+    Returns
+    -------
+    r : ndarray of int, shape (L,)
+        Receptive-field side length after each layer.
+    jump : ndarray of int, shape (L,)
+    """
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise ValueError("layers must be a non-empty list of (k, stride) pairs")
+    r, j, rs, js = 1, 1, [], []
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, (list, tuple)) or len(spec) != 2:
+            raise ValueError(f"layer {i} must be a (k, stride) pair, got {spec!r}")
+        k, s = (check_positive(v, f"layer {i} {n}", integer=True) for v, n in zip(spec, ("k", "stride")))
+        r += (k - 1) * j
+        j *= s
+        rs.append(r)
+        js.append(j)
+    return np.array(rs), np.array(js)
+
+
+def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """Number of parameters of a fully connected layer from ``n_in`` inputs to ``n_out`` units."""
+    check_positive(n_in, "n_in", integer=True)
+    check_positive(n_out, "n_out", integer=True)
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def conv_params(c_in: int, c_out: int, k, bias: bool = True) -> int:
+    """Number of parameters of a convolution layer: ``c_out`` filters of ``c_in x kh x kw`` (+ biases)."""
+    check_positive(c_in, "c_in", integer=True)
+    check_positive(c_out, "c_out", integer=True)
+    kh, kw = int_pair(k, "k", minimum=1)
+    return c_out * c_in * kh * kw + (c_out if bias else 0)
+
+
+def equivariance_gap(image, kern, shift: tuple[int, int]) -> tuple[float, float]:
+    r"""How far filtering commutes with a translation.
+
+    Compares filter(shift(I)) with shift(filter(I)) for a circular shift by ``shift = (dy, dx)``
+    pixels, on the output pixels whose windows do not wrap around the border.
+
+    Returns
+    -------
+    gap : float
+        Largest absolute difference over those pixels (0 up to round-off: equivariance).
+    scale : float
+        Largest absolute value of the filtered image, for comparison.
+    """
+    image = as_float_array(image, "image", ndim=(2,))
+    kern = as_float_array(kern, "kernel", ndim=(2,))
+    dy, dx = (int(v) for v in shift)
+    a = filter_image(np.roll(image, (dy, dx), axis=(0, 1)), kern)
+    b = np.roll(filter_image(image, kern), (dy, dx), axis=(0, 1))
+    kh, kw = kern.shape
+    h, w = a.shape
+    rows = slice(max(dy, 0) + kh, h + min(dy, 0) - kh)
+    cols = slice(max(dx, 0) + kw, w + min(dx, 0) - kw)
+    return float(np.max(np.abs(a[rows, cols] - b[rows, cols]))), float(np.max(np.abs(b)))
+
+
+def kernel_gradient_terms(dy, x, kshape: tuple[int, int], stride: int = 1) -> np.ndarray:
+    r"""The kernel gradient of one filter on one image, term by term (weight sharing made visible).
+
+    Each output position :math:`(p, q)` contributes
+    :math:`\delta_{pq}\, x[p s : p s + K_H,\; q s : q s + K_W]` to
+    :math:`\partial E/\partial K`; the gradient is the *sum* of these terms over all positions
+    because the same kernel is used at every position.
+
+    Parameters
+    ----------
+    dy : array_like, shape (Ho, Wo)
+        :math:`\partial E/\partial a_{pq}` for the filter's output map.
+    x : array_like, shape (H, W)
+        The input image (already padded, if the layer pads).
+    kshape : (int, int)
+    stride : int
+
+    Returns
+    -------
+    ndarray, shape (Ho, Wo, KH, KW)
+        ``terms[p, q]``; ``terms.sum(axis=(0, 1))`` is the kernel gradient.
+    """
+    from .conv import output_size
+
+    dy = as_float_array(dy, "dy", ndim=(2,))
+    x = as_float_array(x, "x", ndim=(2,))
+    kh, kw = int_pair(kshape, "kshape", minimum=1)
+    check_positive(stride, "stride", integer=True)
+    ho, wo = output_size(x.shape[0], kh, stride), output_size(x.shape[1], kw, stride)
+    if dy.shape != (ho, wo):
+        raise ValueError(f"dy must have shape {(ho, wo)} for this input, kernel and stride, got {dy.shape}")
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw))[::stride, ::stride]
+    return dy[:, :, None, None] * windows
+
+
+def digits_cnn(channels: tuple[int, int] = (8, 16), dropout: float = 0.0, batchnorm: bool = False,
+               pool: str = "max", hidden: int = 0) -> Sequential:
+    """The chapter's CNN for 8x8 digit images ``(N, 1, 8, 8)`` -> 10 logits.
+
+    ``conv 3x3 (pad 1) -> [bn] -> relu -> pool 2x2 -> conv 3x3 (pad 1) -> [bn] -> relu -> pool 2x2
+    -> flatten -> [dense hidden -> relu] -> [dropout] -> dense 10``.
+
+    Parameters
+    ----------
+    channels : (int, int)
+        Filters in the two convolution layers.
+    dropout : float
+        Dropout probability before the output layer (0: no dropout layer).
+    batchnorm : bool
+        Batch normalization after each convolution.
+    pool : str
+        ``"max"``, ``"avg"`` or ``"min"`` pooling.
+    hidden : int
+        Units of an extra dense hidden layer (0: none).
+    """
+    c1, c2 = (check_positive(c, "channels", integer=True) for c in channels)
+    layers: list = [Conv2D(1, c1, 3, padding=1)]
+    layers += [BatchNorm2d(c1)] if batchnorm else []
+    layers += [ReLU(), MaxPool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
+    layers += [BatchNorm2d(c2)] if batchnorm else []
+    layers += [ReLU(), MaxPool2D(2, mode=pool), Flatten()]
+    width = c2 * 2 * 2
+    if hidden:
+        layers += [Dense(width, check_positive(hidden, "hidden", integer=True)), ReLU()]
+        width = hidden
+    if dropout:
+        layers.append(Dropout(dropout))
+    layers.append(Dense(width, 10))
+    return Sequential(layers, input_shape=(1, 8, 8))
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of equal labels."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or y_true.size == 0:
+        raise ValueError(f"y_true and y_pred must be non-empty vectors of equal length, got "
+                         f"{y_true.shape} and {y_pred.shape}")
+    return float(np.mean(y_true == y_pred))
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """``C[i, j]`` = number of examples of class ``i`` predicted as ``j``; shape (K, K)."""
+    check_positive(n_classes, "n_classes", integer=True)
+    y_true = check_labels(y_true, len(np.asarray(y_true)), n_classes)
+    y_pred = check_labels(y_pred, len(y_true), n_classes)
+    C = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(C, (y_true, y_pred), 1)
+    return C
+
+
+@dataclass
+class CNNRun:
+    """A trained model with its parameters and what :func:`nnbook.training.fit` recorded."""
+    model: Sequential
+    params: dict[str, np.ndarray]
+    log: Any
+    test_accuracy: float
+    snapshots: list = field(default_factory=list, repr=False)
+
+
+def train_digits_cnn(model: Sequential, data: tuple, optimizer, epochs: int, batch_size: int = 32,
+                     seed: int = 0, snapshot=None) -> CNNRun:
+    """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with :func:`nnbook.training.fit`.
+
+    Records, before training and after every epoch, the training loss and accuracy and the test
+    loss and accuracy (metrics ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, all in
+    inference mode) and whatever ``snapshot(params, epoch)`` returns.
+
+    Parameters
+    ----------
+    model : Sequential
+    data : tuple of 4 arrays
+    optimizer : nnbook.optimizers.Optimizer
+    epochs, batch_size, seed : int
+        ``seed`` seeds the parameters, the batch order and dropout.
+    snapshot : callable, optional
+    """
+    from .training import fit
+
+    if not isinstance(data, tuple) or len(data) != 4:
+        raise ValueError("data must be (X_train, y_train, X_test, y_test)")
+    Xtr, ytr, Xte, yte = data
+    params = model.init(seed)
+
+    def evaluate(p):
+        ltr, lte = model.forward(p, Xtr)[0], model.forward(p, Xte)[0]
+        from .layers import softmax_cross_entropy
+        return {"train_loss": softmax_cross_entropy(ltr, ytr)[0],
+                "train_acc": accuracy(ytr, ltr.argmax(1)),
+                "test_loss": softmax_cross_entropy(lte, yte)[0],
+                "test_acc": accuracy(yte, lte.argmax(1))}
+
+    log = fit(model.loss_and_grads, params, optimizer, (Xtr, ytr), epochs, batch_size,
+              seed=seed, evaluate=evaluate, snapshot=snapshot)
+    return CNNRun(model, params, log, float(log.metrics["test_acc"][-1]), log.snapshots)

@@ -1,0 +1,116 @@
+"""nnbook.cnn and the image loaders of nnbook.data."""
+import numpy as np
+import pytest
+
+from nnbook import cnn
+from nnbook.conv import conv2d_backward
+from nnbook.data import digits_images, sample_image
+from nnbook.optimizers import Adam
+
+
+def _xcorr_loops(img, k):
+    """Plain-loop cross-correlation, no padding, stride 1 (reference)."""
+    H, W = img.shape
+    kh, kw = k.shape
+    out = np.zeros((H - kh + 1, W - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = sum(img[i + m, j + n] * k[m, n] for m in range(kh) for n in range(kw))
+    return out
+
+
+def _true_conv_loops(img, k):
+    """Plain-loop true convolution (valid part): sum_m,n I(i - m, j - n) K(m, n)."""
+    H, W = img.shape
+    kh, kw = k.shape
+    out = np.zeros((H - kh + 1, W - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = sum(img[i + kh - 1 - m, j + kw - 1 - n] * k[m, n]
+                            for m in range(kh) for n in range(kw))
+    return out
+
+
+def test_filter_image_is_cross_correlation_and_true_convolution_flips():
+    rng = np.random.default_rng(0)
+    img, k = rng.normal(size=(7, 6)), rng.normal(size=(3, 2))
+    assert np.allclose(cnn.filter_image(img, k), _xcorr_loops(img, k))
+    assert np.allclose(cnn.filter_image(img, k, true_convolution=True), _true_conv_loops(img, k))
+    assert cnn.filter_image(img, k, stride=2, padding=1).shape == (4, 4)
+    assert np.allclose(cnn.filter_image(img, cnn.kernel("identity")), img[1:-1, 1:-1])
+    with pytest.raises(ValueError, match="unknown kernel"):
+        cnn.kernel("emboss")
+    with pytest.raises(ValueError, match="dimension"):
+        cnn.filter_image(img[None], k)
+
+
+def test_receptive_field_growth():
+    r, j = cnn.receptive_field([(3, 1)] * 4)
+    assert list(r) == [3, 5, 7, 9] and list(j) == [1, 1, 1, 1]
+    r, j = cnn.receptive_field([(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)])
+    assert list(r) == [3, 4, 8, 10, 18] and list(j) == [1, 2, 2, 4, 4]
+    with pytest.raises(ValueError, match="pair"):
+        cnn.receptive_field([3])
+    with pytest.raises(ValueError, match="positive"):
+        cnn.receptive_field([(3, 0)])
+
+
+def test_parameter_counts():
+    assert cnn.dense_params(1000 * 1000 * 3, 1000, bias=False) == 3 * 10 ** 9
+    assert cnn.conv_params(3, 64, 3) == 64 * 27 + 64
+    assert cnn.conv_params(3, 64, (3, 5), bias=False) == 64 * 45
+
+
+def test_equivariance_gap_is_round_off():
+    img = sample_image("china", scale=8)
+    gap, scale = cnn.equivariance_gap(img, cnn.kernel("vertical edges (Sobel x)"), (5, -3))
+    assert gap < 1e-12 * scale * 100 and scale > 0.1
+
+
+def test_kernel_gradient_sums_over_positions():
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(1, 1, 7, 7)), rng.normal(size=(1, 1, 3, 3))
+    for stride in (1, 2):
+        n = (7 - 3) // stride + 1
+        dy = rng.normal(size=(1, 1, n, n))
+        terms = cnn.kernel_gradient_terms(dy[0, 0], x[0, 0], (3, 3), stride)
+        assert terms.shape == (n, n, 3, 3)
+        _, dw, _ = conv2d_backward(dy, x, w, stride=stride)
+        assert np.allclose(terms.sum(axis=(0, 1)), dw[0, 0])
+    with pytest.raises(ValueError, match="dy must have shape"):
+        cnn.kernel_gradient_terms(np.zeros((4, 4)), x[0, 0], (3, 3))
+
+
+def test_accuracy_and_confusion_matrix():
+    t, p = np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 2, 1])
+    assert cnn.accuracy(t, p) == 0.8
+    C = cnn.confusion_matrix(t, p, 3)
+    assert C.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 2]]
+    with pytest.raises(ValueError, match="0..2"):
+        cnn.confusion_matrix(t, np.array([0, 3, 2, 2, 1]), 3)
+    with pytest.raises(ValueError, match="equal length"):
+        cnn.accuracy(t, p[:3])
+
+
+def test_loaders():
+    Xtr, ytr, Xte, yte = digits_images(test_fraction=0.25, seed=0)
+    assert Xtr.shape[1:] == (1, 8, 8) and len(Xtr) + len(Xte) == 1797
+    assert abs(len(Xte) - 0.25 * 1797) < 1 and Xtr.max() <= 1 and Xtr.min() >= 0
+    assert ytr.dtype == np.int64 and set(np.unique(yte)) == set(range(10))
+    again = digits_images(seed=0)
+    assert np.array_equal(again[0], Xtr)
+    img = sample_image("flower", scale=4)
+    assert img.shape == (106, 160) and 0 <= img.min() and img.max() <= 1
+    assert sample_image("china", gray=False).shape == (427, 640, 3)
+    with pytest.raises(ValueError, match="unknown sample image"):
+        sample_image("lena")
+
+
+def test_digits_cnn_learns_at_a_small_budget():
+    data = digits_images(seed=0)
+    model = cnn.digits_cnn()
+    assert model.shapes[-1] == (10,)
+    run = cnn.train_digits_cnn(model, data, Adam(3e-3), epochs=4, batch_size=32, seed=0)
+    assert run.test_accuracy > 0.85
+    assert run.log.metrics["test_acc"].shape == (5,)
+    assert run.log.metrics["train_loss"][-1] < run.log.metrics["train_loss"][0]
