@@ -7,6 +7,9 @@
   stock page declares the constant twice and the browser logs a SyntaxError. Keeping the first
   copy of every identical script (same file, or same inline body; Sphinx stores an
   inline script's file name as ``None`` or ``''``) fixes it without touching the theme.
+* Builds the errata page: every ``correction`` admonition of the book is collected while the
+  chapters are read, and the ``{errata}`` directive (``book/errata.md``) lists them all, each with
+  its chapter and a link back (see the errata section below).
 """
 import os
 
@@ -53,4 +56,154 @@ def setup(app):
     os.environ["NNBOOK_BUILD"] = "1"
     app.connect("config-inited", _configure_launch, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    _setup_errata(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# --------------------------------------------------------------------------- errata
+# Every correction in the book is a ``:::{admonition} Correction: ...`` with ``:class: correction``.
+# The collector below gives each one an anchor and records it (chapter, title, body) while the
+# chapters are read; the ``{errata}`` directive on ``book/errata.md`` leaves a placeholder that is
+# filled, once all chapters are known, with one entry per correction: its title, a link back to
+# the box in its chapter, and a copy of its text. Nothing is typed twice.
+from docutils import nodes  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
+
+CORRECTION_CLASS = "correction"
+ERRATUM_CLASS = "nnbook-erratum"
+
+
+class errata_placeholder(nodes.General, nodes.Element):
+    """Where the list of corrections goes (replaced when the doctree is resolved)."""
+
+
+class ErrataDirective(SphinxDirective):
+    """``{errata}``: the list of every correction admonition of the book, in reading order."""
+    has_content = False
+
+    def run(self):
+        if not hasattr(self.env, "nnbook_errata_docs"):
+            self.env.nnbook_errata_docs = set()
+        self.env.nnbook_errata_docs.add(self.env.docname)
+        return [errata_placeholder()]
+
+
+def _corrections_of(doctree):
+    return [n for n in doctree.findall(nodes.admonition) if CORRECTION_CLASS in n["classes"]]
+
+
+def _collect_corrections(app, doctree):
+    env = app.env
+    if not hasattr(env, "nnbook_corrections"):
+        env.nnbook_corrections = {}
+    found = []
+    for k, node in enumerate(_corrections_of(doctree), start=1):
+        if not node["ids"]:
+            node["ids"].append(f"correction-{k}")
+        title = node.next_node(nodes.title)
+        text = title.astext() if title is not None else "Correction"
+        body = [c.deepcopy() for c in node.children if not isinstance(c, nodes.title)]
+        found.append({"id": node["ids"][0], "title": text, "body": body})
+    if found:
+        env.nnbook_corrections[env.docname] = found
+    else:
+        env.nnbook_corrections.pop(env.docname, None)
+
+
+def _purge_corrections(app, env, docname):
+    getattr(env, "nnbook_corrections", {}).pop(docname, None)
+    getattr(env, "nnbook_errata_docs", set()).discard(docname)
+
+
+def _errata_outdated(app, env, added, changed, removed):
+    """Rewrite the errata page whenever any chapter is added, changed or removed."""
+    if added or changed or removed:
+        return sorted(getattr(env, "nnbook_errata_docs", set()))
+    return []
+
+
+def _merge_corrections(app, env, docnames, other):
+    if not hasattr(env, "nnbook_corrections"):
+        env.nnbook_corrections = {}
+    if not hasattr(env, "nnbook_errata_docs"):
+        env.nnbook_errata_docs = set()
+    for doc in docnames:
+        if doc in getattr(other, "nnbook_corrections", {}):
+            env.nnbook_corrections[doc] = other.nnbook_corrections[doc]
+        if doc in getattr(other, "nnbook_errata_docs", set()):
+            env.nnbook_errata_docs.add(doc)
+
+
+def _reading_order(env):
+    """Documents in table-of-contents order, starting at the root document."""
+    order, seen = [], set()
+
+    def walk(doc):
+        if doc in seen:
+            return
+        seen.add(doc)
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return order + sorted(d for d in env.found_docs if d not in seen)
+
+
+def _plain(body):
+    """A copy of a correction's text for the errata page: cross-references become plain text
+    (they were written relative to their chapter) and no element keeps an id."""
+    out = []
+    for node in body:
+        node = node.deepcopy()
+        for ref in list(node.findall(lambda n: n.tagname == "pending_xref")):
+            ref.replace_self(nodes.inline("", ref.astext()))
+        for sub in node.findall(nodes.Element):
+            sub["ids"] = []
+        out.append(node)
+    return out
+
+
+def _fill_errata(app, doctree, fromdocname):
+    placeholders = list(doctree.findall(errata_placeholder))
+    if not placeholders:
+        return
+    env = app.env
+    corrections = getattr(env, "nnbook_corrections", {})
+    content = []
+    for doc in _reading_order(env):
+        if doc not in corrections:
+            continue
+        chapter = env.titles[doc].astext() if doc in env.titles else doc
+        section = nodes.section(ids=[f"errata-{doc.replace('/', '-')}"])
+        section += nodes.title("", chapter)
+        items = nodes.bullet_list()
+        for c in corrections[doc]:
+            uri = app.builder.get_relative_uri(fromdocname, doc) + "#" + c["id"]
+            head = nodes.paragraph()
+            title = c["title"]
+            if title.lower().startswith("correction:"):
+                title = title.split(":", 1)[1].strip()
+                title = title[:1].upper() + title[1:]
+            head += nodes.strong("", title)
+            head += nodes.Text(" (")
+            head += nodes.reference("", f"in {chapter}", refuri=uri, internal=True)
+            head += nodes.Text(")")
+            item = nodes.list_item("", head, *_plain(c["body"]), classes=[ERRATUM_CLASS])
+            items += item
+        section += items
+        content.append(section)
+    if not content:
+        content = [nodes.paragraph("", "The book has no corrections yet.")]
+    for ph in placeholders:
+        ph.replace_self(content)
+
+
+def _setup_errata(app):
+    app.add_node(errata_placeholder)
+    app.add_directive("errata", ErrataDirective)
+    app.connect("doctree-read", _collect_corrections)
+    app.connect("env-purge-doc", _purge_corrections)
+    app.connect("env-merge-info", _merge_corrections)
+    app.connect("env-get-outdated", _errata_outdated)
+    app.connect("doctree-resolved", _fill_errata)

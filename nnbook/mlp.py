@@ -23,7 +23,7 @@ from ._checks import as_float_array, check_name, check_positive
 from .activations import ACTIVATIONS, activation, derivative
 from .losses import LOSSES, loss_from_activations, output_delta
 
-__all__ = ["MLP", "Trace"]
+__all__ = ["MLP", "Trace", "Saturation", "saturation"]
 
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
@@ -251,3 +251,75 @@ class MLP:
             self.deltas = [d.copy() for d in deltas]
             return [(np.outer(d, z), d.copy()) for d, z in zip(deltas, tr.z[:-1])]
         return [(d.T @ z, d.sum(axis=0)) for d, z in zip(deltas, tr.z[:-1])]
+
+
+@dataclass
+class Saturation:
+    """How far the hidden units of a network sit in the flat tails of their activation.
+
+    One entry per hidden layer (layers 1..L-1). Attributes
+    ----------
+    a_std : ndarray, shape (L-1,)
+        Standard deviation of the pre-activations :math:`a^{(l)}_j` over patterns and units.
+    slope : ndarray, shape (L-1,)
+        Mean of :math:`h'(a)/h'(0)`: 1 for units working in their linear middle, 0 when all
+        are saturated.
+    saturated : ndarray, shape (L-1,)
+        Fraction of (pattern, unit) pairs with :math:`h'(a) < \\text{tol}\\cdot h'(0)`.
+    grad_norm : ndarray, shape (L,) or None
+        Norm of the error gradient with respect to each weight matrix :math:`W_l` (only when
+        targets were given).
+    """
+    a_std: np.ndarray
+    slope: np.ndarray
+    saturated: np.ndarray
+    grad_norm: np.ndarray | None = None
+
+
+def saturation(net: MLP, X, T=None, loss: str = "sse", tol: float = 0.05) -> Saturation:
+    r"""Measure saturation of the hidden units of ``net`` on the inputs ``X``.
+
+    A unit is *saturated* on a pattern when its slope :math:`h'(a)` has fallen below ``tol`` times
+    its largest value :math:`h'(0)` (tanh: :math:`|a| \gtrsim 2.2` for ``tol = 0.05``). Rule 2 of
+    backpropagation multiplies every delta by :math:`h'(a)`, so saturated units pass almost no
+    error signal down and their incoming weights learn slowly.
+
+    Parameters
+    ----------
+    net : MLP
+        Hidden layers must use an elementwise activation (``tanh``, ``sigmoid``, ``relu``,
+        ``identity``).
+    X : array_like, shape (N, D)
+    T : array_like, shape (N, K), optional
+        Targets; when given, the gradient norm of each layer is reported as well.
+    loss : {"sse", "bce", "ce"}
+    tol : float in (0, 1)
+
+    Returns
+    -------
+    Saturation
+    """
+    from ._checks import check_net
+
+    check_net(net)
+    if len(net.weights) < 2:
+        raise ValueError("the network has no hidden layer, so there is nothing to saturate")
+    check_positive(tol, "tol")
+    if tol >= 1:
+        raise ValueError(f"tol must be below 1 (a fraction of h'(0)), got {tol}")
+    X = net._check_x(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a batch of shape (N, D), got shape {X.shape}")
+    tr = net.trace(X)
+    a_std, slope, sat = [], [], []
+    for h, a in zip(net.activations[:-1], tr.a[:-1]):
+        peak = float(np.max(derivative(h, np.array([0.0, 1e-12]))))  # relu: the right slope
+        rel = derivative(h, a) / peak
+        a_std.append(float(np.std(a)))
+        slope.append(float(np.mean(rel)))
+        sat.append(float(np.mean(rel < tol)))
+    grad_norm = None
+    if T is not None:
+        grads = net.gradients(X, T, loss)
+        grad_norm = np.array([float(np.linalg.norm(dW)) for dW, _ in grads])
+    return Saturation(np.array(a_std), np.array(slope), np.array(sat), grad_norm)

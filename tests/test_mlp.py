@@ -177,3 +177,49 @@ def test_hessian_of_quadratic_error_is_exact(rng):
 def test_bad_input_raises_value_error_naming_the_problem(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()
+
+
+# ---------------------------------------------------------------- saturation (chapter 2)
+from nnbook.mlp import saturation  # noqa: E402
+
+
+def test_saturation_matches_a_hand_count():
+    rng = np.random.default_rng(0)
+    net = MLP.random([3, 5, 4, 1], ["tanh", "tanh", "identity"], seed=1, scale=3.0)
+    X = rng.normal(size=(50, 3))
+    s = saturation(net, X, tol=0.1)
+    a1 = X @ net.weights[0][0].T + net.weights[0][1]
+    a2 = np.tanh(a1) @ net.weights[1][0].T + net.weights[1][1]
+    for l, a in enumerate([a1, a2]):
+        slope = 1 - np.tanh(a) ** 2            # tanh'(a) / tanh'(0)
+        assert np.isclose(s.a_std[l], a.std())
+        assert np.isclose(s.slope[l], slope.mean())
+        assert np.isclose(s.saturated[l], np.mean(slope < 0.1))
+    assert s.grad_norm is None
+
+
+def test_saturation_grows_with_the_initial_scale_and_gradients_shrink():
+    rng = np.random.default_rng(1)
+    X, T = rng.normal(size=(200, 10)), rng.normal(size=(200, 1))
+    small = saturation(MLP.random([10, 30, 30, 1], ["tanh", "tanh", "identity"], seed=0, scale=0.5), X, T)
+    large = saturation(MLP.random([10, 30, 30, 1], ["tanh", "tanh", "identity"], seed=0, scale=8.0), X, T)
+    assert np.all(small.saturated < 0.05) and np.all(large.saturated > 0.5)
+    assert np.all(large.slope < small.slope)
+    assert small.grad_norm.shape == (3,)
+    # sigmoid: h'(0) = 1/4 is the reference slope; relu: the slope right of 0
+    sig = saturation(MLP.random([10, 8, 1], ["sigmoid", "identity"], seed=0, scale=1e-6), X)
+    assert np.isclose(sig.slope[0], 1.0) and sig.saturated[0] == 0.0
+    relu = saturation(MLP.random([10, 8, 1], ["relu", "identity"], seed=0), X)
+    assert 0.0 < relu.slope[0] < 1.0
+
+
+def test_saturation_rejects_bad_input():
+    net = MLP.random([2, 3, 1], ["tanh", "identity"], seed=0)
+    with pytest.raises(ValueError, match="no hidden layer"):
+        saturation(MLP.random([2, 1], ["identity"]), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="tol"):
+        saturation(net, np.zeros((3, 2)), tol=1.5)
+    with pytest.raises(ValueError, match="batch"):
+        saturation(net, np.zeros(2))
+    with pytest.raises(ValueError, match="MLP"):
+        saturation("net", np.zeros((3, 2)))

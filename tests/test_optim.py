@@ -220,3 +220,44 @@ def test_bad_quadratic_input():
         quadratic_gd([1.0], [1.0], 0.0, 3)
     with pytest.raises(ValueError, match="w_star contains NaN"):
         quadratic_gd([1.0], [np.nan], 0.1, 3)
+
+
+# ---------------------------------------------------------------- restarts and the M sweep (ch 4-5)
+from nnbook.data import noisy_sine  # noqa: E402
+from nnbook.optim import hidden_unit_sweep, restarts  # noqa: E402
+
+
+def test_restarts_are_the_same_as_training_each_seed_by_hand():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    t = np.array([[0], [1], [1], [0]], float)
+    runs = restarts([2, 2, 1], ["sigmoid", "sigmoid"], X, t, "bce", 0.5, 30, seeds=[3, 4], scale=2.0)
+    for (net, hist), seed in zip(runs, [3, 4]):
+        ref = MLP.random([2, 2, 1], ["sigmoid", "sigmoid"], seed=seed, scale=2.0)
+        h = train(ref, X, t, "bce", 0.5, 30)
+        np.testing.assert_array_equal(net.get_params(), ref.get_params())
+        np.testing.assert_array_equal(hist.train_error, h.train_error)
+    with pytest.raises(ValueError, match="seeds"):
+        restarts([2, 2, 1], ["sigmoid", "sigmoid"], X, t, "bce", 0.5, 3, seeds=[])
+
+
+def test_hidden_unit_sweep_records_per_pattern_errors():
+    X, t = noisy_sine(12, noise=0.2, seed=0)
+    Xv, tv = noisy_sine(30, noise=0.2, seed=1)
+    sw = hidden_unit_sweep([1, 3], X, t, Xv, tv, "sse", 0.05, 40, n_restarts=2, seed=5)
+    assert sw.val_error.shape == sw.train_error.shape == (2, 2)
+    for i, M in enumerate([1, 3]):
+        for r in range(2):
+            net = sw.nets[i][r]
+            assert net.sizes == [1, M, 1]
+            assert np.isclose(sw.val_error[i, r], 0.5 * np.mean((net(Xv) - tv) ** 2))
+            ref = MLP.random([1, M, 1], ["tanh", "identity"], seed=5 + r)
+            train(ref, X, t, "sse", 0.05, 40)
+            np.testing.assert_array_equal(ref.get_params(), net.get_params())
+    i, r = sw.best
+    assert sw.val_error[i, r] == sw.val_error.min()
+    with pytest.raises(ValueError, match="M"):
+        hidden_unit_sweep([0], X, t, Xv, tv, "sse", 0.05, 1, n_restarts=1)
+    with pytest.raises(ValueError, match="n_restarts"):
+        hidden_unit_sweep([2], X, t, Xv, tv, "sse", 0.05, 1, n_restarts=0)
+    with pytest.raises(ValueError, match="Ms is empty"):
+        hidden_unit_sweep([], X, t, Xv, tv, "sse", 0.05, 1, n_restarts=1)
