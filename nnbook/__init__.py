@@ -16,6 +16,8 @@ from .rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
 from .training import TrainLog, fit
 from . import cnn, layers
 from .layers import Sequential
+from . import tasks
+from .tasks import adding_problem, train_sequence_model
 
 __version__ = "0.1.0"
 
@@ -26,3 +28,4 @@ __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gra
            "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]
 __all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params"]
 __all__ += ["cnn", "layers", "Sequential"]
+__all__ += ["tasks", "adding_problem", "train_sequence_model"]

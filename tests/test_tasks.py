@@ -1,0 +1,126 @@
+"""Sequence tasks (known answers) and the helpers that train the recurrent cells on them."""
+import numpy as np
+import pytest
+
+from nnbook import gradcheck, tasks
+from nnbook.rnn import rnn_forward, state_jacobians
+from nnbook.tasks import (ADDING_BASELINE_MSE, CELLS, adding_problem, init_model, predict,
+                          sequence_loss, state_grad_norms, train_sequence_model)
+
+
+def cells():
+    """The cells whose kernels exist (the gated ones land in nnbook.gated)."""
+    try:
+        import nnbook.gated  # noqa: F401
+        return list(CELLS)
+    except ImportError:  # pragma: no cover
+        return ["rnn"]
+
+
+# ---------------------------------------------------------------------------------- adding problem
+def test_adding_problem_marks_one_step_in_each_half_and_sums_them():
+    T, n = 9, 200
+    X, y = adding_problem(n, T, seed=3)
+    assert X.shape == (T, n, 2) and y.shape == (n, 1)
+    values, marks = X[..., 0], X[..., 1]
+    assert set(np.unique(marks)) == {0.0, 1.0}
+    assert np.all(marks.sum(axis=0) == 2)
+    assert np.all(marks[: T // 2].sum(axis=0) == 1) and np.all(marks[T // 2:].sum(axis=0) == 1)
+    assert np.all((values >= 0) & (values < 1))
+    for b in range(n):  # the target, by a plain loop
+        assert y[b, 0] == sum(values[t, b] for t in range(T) if marks[t, b] == 1.0)
+
+
+def test_adding_problem_is_seeded():
+    a, b, c = adding_problem(5, 6, seed=1), adding_problem(5, 6, seed=1), adding_problem(5, 6, seed=2)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_adding_baseline_is_the_variance_of_the_target():
+    _, y = adding_problem(200_000, 4, seed=0)
+    # the best constant answer is the mean 1; its squared error is Var(v1 + v2) = 2/12
+    assert abs(np.mean(y) - 1.0) < 0.01
+    assert abs(np.mean((y - 1.0) ** 2) - ADDING_BASELINE_MSE) < 0.003
+
+
+@pytest.mark.parametrize("kw, word", [({"n": 0, "T": 5}, "n"), ({"n": 3, "T": 1}, "T >= 2"),
+                                      ({"n": 3, "T": 2.5}, "T"), ({"n": True, "T": 4}, "n")])
+def test_adding_problem_rejects_bad_sizes(kw, word):
+    with pytest.raises(ValueError, match=word):
+        adding_problem(**kw)
+
+
+# ---------------------------------------------------------------------------------- the helpers
+@pytest.fixture(scope="module")
+def small():
+    X, y = adding_problem(3, 5, seed=0)
+    return X, y[None]
+
+
+@pytest.mark.parametrize("cell", cells())
+def test_sequence_loss_is_the_batch_mean_and_its_gradient_checks(cell, small):
+    X, Y = small
+    params = init_model(cell, 2, 3, 1, seed=1)
+    keys = list(params)
+    f = sequence_loss(cell)
+
+    def as_list(p):
+        E, g = f(dict(zip(keys, p)), X, Y)
+        return E, [g[k] for k in keys]
+
+    assert gradcheck(as_list, [params[k] for k in keys]) < 1e-8
+    # the mean over the batch of the one-sequence losses
+    E = f(params, X, Y)[0]
+    singles = [f(params, X[:, b:b + 1], Y[:, b:b + 1])[0] for b in range(X.shape[1])]
+    assert np.isclose(E, np.mean(singles))
+    # = half the squared error of the prediction after the last step
+    assert np.isclose(E, 0.5 * np.mean((predict(cell, params, X) - Y[0]) ** 2))
+
+
+def test_state_grad_norms_match_the_jacobian_product_for_the_rnn(small):
+    X, Y = small
+    params = init_model("rnn", 2, 4, 1, seed=2)
+    norms = state_grad_norms("rnn", params, X, Y)
+    T, B = X.shape[:2]
+    expect = np.zeros(T)
+    for b in range(B):
+        x = X[:, b]
+        out = rnn_forward(params, x)
+        g = params["Why"].T @ (out["y"][-1] - Y[0, b])  # dE/dh(T)
+        J = state_jacobians(params, x)
+        for t in range(T - 1, -1, -1):  # g = dE/dh(t + 1) (index t)
+            expect[t] += np.linalg.norm(g) / B
+            g = J[t].T @ g
+    assert np.allclose(norms, expect)
+
+
+def test_init_model_sets_the_lstm_forget_bias():
+    if "lstm" not in cells():
+        pytest.skip("no LSTM kernels yet")
+    p = init_model("lstm", 2, 3, 1, forget_bias=2.5)
+    assert np.all(p["b"][3:6] == 2.5) and not np.all(p["b"][:3] == 2.5)
+
+
+def test_training_learns_the_short_adding_problem_and_is_deterministic():
+    train, test = adding_problem(512, 4, seed=0), adding_problem(128, 4, seed=1)
+    runs = [train_sequence_model("rnn", train, test, Dh=8, epochs=15, lr=0.02, seed=0)
+            for _ in range(2)]
+    r = runs[0]
+    assert r.test_mse.shape == (16,) and r.grad_norms.shape == (16, 4)
+    assert r.test_mse[-1] < 0.3 * ADDING_BASELINE_MSE
+    assert np.array_equal(r.test_mse, runs[1].test_mse)
+    assert all(np.array_equal(r.params[k], runs[1].params[k]) for k in r.params)
+
+
+def test_bad_input_is_named():
+    train = adding_problem(8, 4, seed=0)
+    with pytest.raises(ValueError, match="cell"):
+        init_model("transformer", 2, 3, 1)
+    with pytest.raises(ValueError, match="loss_at"):
+        sequence_loss("rnn", loss_at="first")
+    with pytest.raises(ValueError, match="sequences"):
+        train_sequence_model("rnn", train, (train[0], train[1][:5]), epochs=1)
+    with pytest.raises(ValueError, match="disagree"):
+        train_sequence_model("rnn", train, (train[0][:, :, :1], train[1]), epochs=1)
+    assert tasks.CELLS == ("rnn", "lstm", "gru")
