@@ -11,7 +11,8 @@ from .losses import loss, loss_from_activations, output_delta
 from .mlp import MLP, Trace
 from .optimizers import SGD, Adam, clip_grad_norm
 from .pool import pool2d, pool2d_backward
-from . import rnn
+from . import gated, rnn
+from .gated import gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward, lstm_params
 from .rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
 from .training import TrainLog, fit
 from . import cnn, layers
@@ -26,6 +27,7 @@ __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gra
            "derivative", "SGD", "Adam", "clip_grad_norm", "fit", "TrainLog", "optimizers", "training", "activations", "approx", "backprop", "data", "diagram", "invariance", "logic",
            "losses", "optim", "plotting", "quadratic", "symmetry", "widgets",
            "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]
-__all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params"]
+__all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params", "gated",
+            "lstm_forward", "lstm_bptt", "lstm_params", "gru_forward", "gru_bptt", "gru_params"]
 __all__ += ["cnn", "layers", "Sequential"]
 __all__ += ["tasks", "adding_problem", "train_sequence_model"]
