@@ -312,6 +312,34 @@ def output_loss_kernel(H, Why, by, Y, mask, out, loss):
 
 
 @njit(cache=True)
+def use_blas(B, M, K):
+    """Whether a (B, K) x (K, M) product per time step is worth a BLAS call."""
+    return B * M >= 256 and B > 1
+
+
+@njit(cache=True)
+def matmul_acc(P, WT, out, blas):
+    """``out += P @ WT`` for ``P`` (B, K), ``WT`` (K, M) (C-contiguous): BLAS or axpy loops.
+
+    The loop form runs over contiguous rows of ``WT``, so its inner loop vectorizes; it is
+    faster than a BLAS call for one sequence of a small network.
+    """
+    if blas:
+        out += np.dot(P, WT)
+        return
+    B, K = P.shape
+    M = WT.shape[1]
+    for b in range(B):
+        o = out[b]
+        for k in range(K):
+            pk = P[b, k]
+            if pk != 0.0:
+                w = WT[k]
+                for j in range(M):
+                    o[j] += w[j] * pk
+
+
+@njit(cache=True)
 def _rnn_states(Wxh, Whh, bh, X, h0, act):
     """Forward recurrence: pre-activations ``A`` and states ``H``, both (T, B, Dh)."""
     T, B, Dx = X.shape
@@ -319,19 +347,11 @@ def _rnn_states(Wxh, Whh, bh, X, h0, act):
     A = np.dot(X.reshape(T * B, Dx), Wxh.T).reshape(T, B, Dh)
     H = np.empty((T, B, Dh))
     WT = np.ascontiguousarray(Whh.T)  # WT[k, j] = Whh[j, k]: column k of Whh is contiguous
-    blas = B * Dh >= 256
+    blas = use_blas(B, Dh, Dh)
     for t in range(T):
-        hp = h0 if t == 0 else H[t - 1]
-        if blas:
-            A[t] += np.dot(hp, WT)
+        matmul_acc(h0 if t == 0 else H[t - 1], WT, A[t], blas)
         for b in range(B):
             a = A[t, b]
-            if not blas:
-                for k in range(Dh):
-                    hk = hp[b, k]
-                    if hk != 0.0:
-                        for j in range(Dh):
-                            a[j] += WT[k, j] * hk
             h = H[t, b]
             for j in range(Dh):
                 a[j] += bh[j]
@@ -366,7 +386,7 @@ def _rnn_bptt_kernel(Wxh, Whh, Why, bh, by, X, Y, mask, h0, act, out, loss):
     dH = np.dot(D.reshape(T * B, Dy), Why).reshape(T, B, Dh)
     dA = np.empty((T, B, Dh))
     carry = np.zeros((B, Dh))  # W_hh^T delta(t+1): the part of dE/dh(t) coming from step t+1
-    blas = B * Dh >= 256
+    blas = use_blas(B, Dh, Dh)
     for t in range(T - 1, -1, -1):
         for b in range(B):
             dh = dH[t, b]
@@ -383,19 +403,8 @@ def _rnn_bptt_kernel(Wxh, Whh, Why, bh, by, X, Y, mask, h0, act, out, loss):
                     da[j] = dh[j] * h[j] * (1.0 - h[j])
                 else:
                     da[j] = dh[j]
-        if blas:
-            carry = np.dot(dA[t], Whh)
-        else:
-            for b in range(B):
-                c = carry[b]
-                da = dA[t, b]
-                for j in range(Dh):
-                    c[j] = 0.0
-                for j in range(Dh):
-                    dj = da[j]
-                    if dj != 0.0:
-                        for k in range(Dh):
-                            c[k] += Whh[j, k] * dj
+        carry[:] = 0.0
+        matmul_acc(dA[t], Whh, carry, blas)
     dA2 = dA.reshape(T * B, Dh)
     dWxh = np.dot(dA2.T, X.reshape(T * B, Dx))
     dWhh = np.dot(dA[0].T, h0)
