@@ -29,7 +29,7 @@ from ._checks import check_net
 from .mlp import MLP
 
 __all__ = ["ODD_ACTIVATIONS", "is_odd", "apply_symmetry", "sign_flip", "swap_units",
-           "permute_units", "equivalent_networks", "n_equivalent"]
+           "permute_units", "equivalent_networks", "n_equivalent", "convert_hidden"]
 
 #: Activations with :math:`h(-a) = -h(a)`, for which the sign-flip symmetry holds.
 ODD_ACTIVATIONS = frozenset({"tanh", "identity"})
@@ -219,3 +219,50 @@ def equivalent_networks(net: MLP, layer: int, signs: bool | None = None,
     patterns = list(itertools.product((1.0, -1.0), repeat=M)) if signs else [(1.0,) * M]
     return [apply_symmetry(net, layer, perm, s)
             for perm in itertools.permutations(range(M)) for s in patterns]
+
+
+def convert_hidden(net: MLP, layer: int, to: str) -> MLP:
+    r"""The same function with hidden layer ``layer`` switched between tanh and sigmoid units.
+
+    Uses :math:`\tanh a = 2\sigma(2a) - 1`. For ``to="sigmoid"`` (the layer must be tanh) the
+    incoming weights and biases are doubled, the outgoing weights doubled, and every bias of the
+    next layer loses the sum of the old outgoing weights of its row:
+
+    .. math::
+        \tilde W_l = 2W_l,\quad \tilde{\mathbf b}_l = 2\mathbf b_l,\quad
+        \tilde W_{l+1} = 2W_{l+1},\quad \tilde b_{l+1,k} = b_{l+1,k} - \sum_j w^{(l+1)}_{kj}.
+
+    ``to="tanh"`` (the layer must be sigmoid) is the inverse, from
+    :math:`\sigma(a) = \tfrac12\bigl(1 + \tanh(a/2)\bigr)`: halve the three weight sets and add
+    :math:`\tfrac12\sum_j w^{(l+1)}_{kj}` to the next layer's biases.
+
+    Parameters
+    ----------
+    net : MLP
+        Not modified.
+    layer : int
+        A hidden layer, ``1 <= layer <= L - 1``.
+    to : {"sigmoid", "tanh"}
+
+    Returns
+    -------
+    MLP
+        A new network computing the same function.
+    """
+    _check_layer(net, layer)
+    to = str(to).lower()
+    if to not in ("sigmoid", "tanh"):
+        raise ValueError(f"to must be 'sigmoid' or 'tanh', got {to!r}")
+    src = "tanh" if to == "sigmoid" else "sigmoid"
+    if net.activations[layer - 1] != src:
+        raise ValueError(f"converting to {to} needs {src} units, but hidden layer {layer} uses "
+                         f"{net.activations[layer - 1]!r}")
+    factor = 2.0 if to == "sigmoid" else 0.5
+    W, b = net.weights[layer - 1]
+    V, c = net.weights[layer]
+    shift = -V.sum(axis=1) if to == "sigmoid" else 0.5 * V.sum(axis=1)
+    new = net.copy()
+    new.weights[layer - 1] = (factor * W, factor * b)
+    new.weights[layer] = (factor * V, c + shift)
+    new.activations[layer - 1] = to
+    return new

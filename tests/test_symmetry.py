@@ -115,3 +115,34 @@ def test_bad_input_raises_value_error():
     for call, words in cases:
         with pytest.raises(ValueError, match=words):
             call()
+
+
+# ---------------------------------------------------------------- tanh <-> sigmoid (appendix)
+from nnbook.symmetry import convert_hidden  # noqa: E402
+
+
+def test_convert_hidden_keeps_the_function_and_shifts_the_next_biases():
+    net = MLP.random([3, 4, 5, 2], ["tanh", "tanh", "identity"], seed=3, scale=2.0)
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    sig = convert_hidden(net, 2, "sigmoid")
+    assert sig.activations == ["tanh", "sigmoid", "identity"]
+    np.testing.assert_allclose(sig(X), net(X), rtol=0, atol=1e-12)
+    V, c = net.weights[2]
+    np.testing.assert_allclose(sig.weights[2][1], c - V.sum(axis=1))      # next biases move
+    np.testing.assert_allclose(sig.weights[1][0], 2 * net.weights[1][0])
+    back = convert_hidden(sig, 2, "tanh")
+    np.testing.assert_allclose(back.get_params(), net.get_params(), atol=1e-12)
+    # without the bias shift the outputs are off by the constant -sum_j w_kj
+    wrong = sig.copy()
+    wrong.weights[2] = (wrong.weights[2][0], c.copy())
+    np.testing.assert_allclose(wrong(X) - net(X), np.broadcast_to(V.sum(axis=1), (40, 2)), atol=1e-12)
+
+
+def test_convert_hidden_rejects_bad_input():
+    net = MLP.random([2, 3, 1], ["relu", "identity"], seed=0)
+    with pytest.raises(ValueError, match="needs tanh units"):
+        convert_hidden(net, 1, "sigmoid")
+    with pytest.raises(ValueError, match="to must be"):
+        convert_hidden(net, 1, "relu")
+    with pytest.raises(ValueError, match="not a hidden layer"):
+        convert_hidden(net, 2, "tanh")
