@@ -14,6 +14,7 @@ from .pool import pool2d, pool2d_backward
 from . import gated, rnn
 from .gated import gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward, lstm_params
 from .rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
+from . import sequences
 from .training import TrainLog, fit
 from . import cnn, layers
 from .layers import Sequential
@@ -29,5 +30,6 @@ __all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gra
            "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]
 __all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params", "gated",
             "lstm_forward", "lstm_bptt", "lstm_params", "gru_forward", "gru_bptt", "gru_params"]
+__all__ += ["sequences"]
 __all__ += ["cnn", "layers", "Sequential"]
 __all__ += ["tasks", "adding_problem", "train_sequence_model"]
