@@ -156,11 +156,10 @@ def init_model(cell: str, Dx: int, Dh: int, Dy: int, seed: int = 0,
         Keyed and shaped as the cell's kernels expect.
     """
     make, _, _ = cell_functions(cell)
-    params = make(Dx, Dh, Dy, seed=seed)
     if cell.lower() == "lstm":
         forget_bias = float(as_float_array(forget_bias, "forget_bias", ndim=(0,)))
-        params["b"][Dh:2 * Dh] = forget_bias  # gate blocks i, f, g, o
-    return params
+        return make(Dx, Dh, Dy, seed=seed, forget_bias=forget_bias)
+    return make(Dx, Dh, Dy, seed=seed)
 
 
 def _targets(Y: np.ndarray, loss_at: str) -> np.ndarray:
