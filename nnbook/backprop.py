@@ -289,11 +289,11 @@ def gradient_errors(net: MLP, x, t, loss: str = "sse", eps: float = 1e-6) -> np.
 def multiply_counts(sizes) -> dict[str, int]:
     r"""Multiplications needed for one pattern's gradient, by backprop and by finite differences.
 
-    With :math:`W` the number of weights (without biases): a forward pass multiplies each weight
-    once (:math:`W`); the backward pass multiplies each weight once more to send the deltas down
+    With :math:`P` the number of weights (without biases): a forward pass multiplies each weight
+    once (:math:`P`); the backward pass multiplies each weight once more to send the deltas down
     (:math:`\sum_{l \ge 2} |W_l|`) and forms one product :math:`\delta_j z_i` per weight
-    (:math:`W`). Central differences need two forward passes per parameter (weights and biases,
-    ``n_params``), each costing :math:`W`. Activation derivatives (one per unit) are not counted.
+    (:math:`P`). Central differences need two forward passes per parameter (weights and biases,
+    ``n_params``), each costing :math:`P`. Activation derivatives (one per unit) are not counted.
 
     Parameters
     ----------
@@ -303,7 +303,7 @@ def multiply_counts(sizes) -> dict[str, int]:
     Returns
     -------
     dict
-        ``weights`` (W), ``params`` (W plus biases), ``forward``, ``backprop`` (forward plus
+        ``weights`` (P), ``params`` (P plus biases), ``forward``, ``backprop`` (forward plus
         backward) and ``finite_differences``.
     """
     sizes = list(sizes)
