@@ -8,9 +8,10 @@
 where :math:`\\tilde x` is ``x`` with ``padding`` zeros on each side. The output has
 ``output_size(H, KH, sh, ph)`` rows and ``output_size(W, KW, sw, pw)`` columns.
 
-How it is computed: a Numba kernel gathers every receptive field into the columns of a matrix
-(*im2col*), one BLAS matrix product does every dot product with every filter, and the backward pass
-runs the same product transposed and scatters the column gradients back (*col2im*). See the
+How it is computed: a Numba kernel takes a few images at a time, gathers their receptive fields into
+the columns of a cache-sized matrix (*im2col*), and lets one BLAS product take every dot product
+with every filter; the backward pass runs the products transposed and scatters the column
+gradients back (*col2im*). See the
 "kernel pattern" section of ``DESIGN.md`` for the layout and threading decisions and the figures.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import as_kernel_array, check_positive, int_pair
+from ._numba import single_threaded_blas
 
 __all__ = ["conv2d", "conv2d_backward", "output_size"]
 
@@ -97,10 +99,11 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
     else:
         b = np.zeros(F, dtype=x.dtype)
     sh, sw, ph, pw, Ho, Wo = geo
-    N = x.shape[0]
-    cols = _im2col(x, w.shape[2], w.shape[3], sh, sw, ph, pw, Ho, Wo)
-    ymat = np.dot(w.reshape(F, -1), cols)                  # (F, N*Ho*Wo)
-    return _unfold_output(ymat, np.ascontiguousarray(b), N, Ho, Wo)
+    N, C = x.shape[:2]
+    KH, KW = w.shape[2:]
+    G = _chunk(N, Ho * Wo)
+    with single_threaded_blas(F * C * KH * KW * G * Ho * Wo):
+        return _forward(x, w.reshape(F, -1), b, KH, KW, sh, sw, ph, pw, Ho, Wo, G)
 
 
 def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
@@ -135,87 +138,120 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
     if dy.shape != (N, F, Ho, Wo):
         raise ValueError(f"dy must have the output shape {(N, F, Ho, Wo)}, got {dy.shape}")
-    dymat = _fold_output(np.ascontiguousarray(dy))       # (F, N*Ho*Wo)
-    cols = _im2col(x, KH, KW, sh, sw, ph, pw, Ho, Wo)      # (C*KH*KW, N*Ho*Wo)
-    dw = np.dot(dymat, cols.T).reshape(w.shape)
-    dcols = np.dot(w.reshape(F, -1).T, dymat)
-    dx = _col2im(dcols, N, C, H, W, KH, KW, sh, sw, ph, pw, Ho, Wo)
-    db = dymat.sum(axis=1)
-    return dx, dw, db
+    G = _chunk(N, Ho * Wo)
+    with single_threaded_blas(F * C * KH * KW * G * Ho * Wo):
+        dx, dw, db = _backward(np.ascontiguousarray(dy), x, w.reshape(F, -1), KH, KW, sh, sw, ph,
+                               pw, Ho, Wo, G)
+    return dx, dw.reshape(w.shape), db
 
 
-@njit(cache=True)
-def _im2col(x, KH, KW, sh, sw, ph, pw, Ho, Wo):
-    """cols[(c, u, v), (n, i, j)] = padded x[n, c, sh*i + u, sw*j + v]."""
-    N, C, H, W = x.shape
+def _chunk(N: int, P: int) -> int:
+    """Images per chunk: about CHUNK_COLUMNS columns, so that a chunk's im2col block stays in cache."""
+    return max(1, min(N, CHUNK_COLUMNS // P))
+
+
+CHUNK_COLUMNS = 512
+
+
+@njit(cache=True, inline="always")
+def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
+    """im2col of images n0..n1-1: cols[(c, u, v), (n - n0, i, j)] = padded x[n, c, sh*i+u, sw*j+v]."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
     P = Ho * Wo
-    cols = np.empty((C * KH * KW, N * P), dtype=x.dtype)
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
                 r = (c * KH + u) * KW + v
-                for n in range(N):
+                off = v - pw
+                jlo = min(Wo, max(0, -(off // sw)))          # first j with sw*j + off >= 0
+                jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))  # past the last j inside
+                for n in range(n0, n1):
                     for i in range(Ho):
                         h = sh * i + u - ph
-                        base = n * P + i * Wo
+                        base = (n - n0) * P + i * Wo
                         if h < 0 or h >= H:
                             for j in range(Wo):
                                 cols[r, base + j] = 0.0
                         else:
-                            for j in range(Wo):
-                                col = sw * j + v - pw
-                                if col >= 0 and col < W:
-                                    cols[r, base + j] = x[n, c, h, col]
-                                else:
-                                    cols[r, base + j] = 0.0
-    return cols
+                            for j in range(jlo):
+                                cols[r, base + j] = 0.0
+                            for j in range(jlo, jhi):
+                                cols[r, base + j] = x[n, c, h, sw * j + off]
+                            for j in range(jhi, Wo):
+                                cols[r, base + j] = 0.0
 
 
-@njit(cache=True)
-def _col2im(dcols, N, C, H, W, KH, KW, sh, sw, ph, pw, Ho, Wo):
-    """Adjoint of :func:`_im2col`: add each column entry back to the input pixel it came from."""
+@njit(cache=True, inline="always")
+def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
+    """col2im, the adjoint of :func:`_gather`: add each column entry back to its input pixel."""
+    C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
     P = Ho * Wo
-    dx = np.zeros((N, C, H, W), dtype=dcols.dtype)
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
                 r = (c * KH + u) * KW + v
-                for n in range(N):
+                off = v - pw
+                jlo = min(Wo, max(0, -(off // sw)))
+                jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))
+                for n in range(n0, n1):
                     for i in range(Ho):
                         h = sh * i + u - ph
-                        if h < 0 or h >= H:
-                            continue
-                        base = n * P + i * Wo
-                        for j in range(Wo):
-                            col = sw * j + v - pw
-                            if col >= 0 and col < W:
-                                dx[n, c, h, col] += dcols[r, base + j]
-    return dx
+                        if h >= 0 and h < H:
+                            base = (n - n0) * P + i * Wo
+                            for j in range(jlo, jhi):
+                                dx[n, c, h, sw * j + off] += dcols[r, base + j]
 
 
-@njit(cache=True)
-def _unfold_output(ymat, b, N, Ho, Wo):
-    """(F, N*Ho*Wo) product plus bias -> (N, F, Ho, Wo)."""
-    F = ymat.shape[0]
+@njit(cache=True, nogil=True)
+def _forward(x, w2, b, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
+    """y = conv2d(x, w, b): per chunk of G images, im2col into a cache-sized block, one product."""
+    N = x.shape[0]
+    F, CKK = w2.shape
     P = Ho * Wo
-    y = np.empty((N, F, Ho, Wo), dtype=ymat.dtype)
-    yf = y.reshape(N, F, P)
-    for n in range(N):
-        for f in range(F):
-            for p in range(P):
-                yf[n, f, p] = ymat[f, n * P + p] + b[f]
-    return y
+    y = np.empty((N, F, P), dtype=x.dtype)
+    cols = np.empty((CKK, G * P), dtype=x.dtype)
+    for n0 in range(0, N, G):
+        n1 = min(N, n0 + G)
+        if n1 - n0 < G:  # the last, shorter chunk
+            cols = np.empty((CKK, (n1 - n0) * P), dtype=x.dtype)
+        _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
+        out = np.dot(w2, cols)                                 # (F, g*P)
+        for n in range(n0, n1):
+            for f in range(F):
+                bf = b[f]
+                for p in range(P):
+                    y[n, f, p] = out[f, (n - n0) * P + p] + bf
+    return y.reshape((N, F, Ho, Wo))
 
 
-@njit(cache=True)
-def _fold_output(dy):
-    """(N, F, Ho, Wo) -> (F, N*Ho*Wo), the layout of the product."""
-    N, F, Ho, Wo = dy.shape
+@njit(cache=True, nogil=True)
+def _backward(dy, x, w2, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
+    """(dx, dw (F, C*KH*KW), db) chunk by chunk: dw += dY cols^T, dcols = W^T dY scattered back."""
+    N = x.shape[0]
+    F, CKK = w2.shape
     P = Ho * Wo
-    out = np.empty((F, N * P), dtype=dy.dtype)
-    dyf = dy.reshape(N, F, P)
-    for n in range(N):
+    dyr = dy.reshape((N, F, P))
+    dx = np.zeros_like(x)
+    dw = np.zeros((F, CKK), dtype=x.dtype)
+    db = np.zeros(F, dtype=x.dtype)
+    w2t = w2.T
+    cols = np.empty((CKK, G * P), dtype=x.dtype)
+    dyc = np.empty((F, G * P), dtype=x.dtype)
+    for n0 in range(0, N, G):
+        n1 = min(N, n0 + G)
+        g = n1 - n0
+        if g < G:  # the last, shorter chunk
+            cols = np.empty((CKK, g * P), dtype=x.dtype)
+            dyc = np.empty((F, g * P), dtype=x.dtype)
+        _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
         for f in range(F):
-            for p in range(P):
-                out[f, n * P + p] = dyf[n, f, p]
-    return out
+            s = 0.0
+            for n in range(n0, n1):
+                for p in range(P):
+                    v = dyr[n, f, p]
+                    dyc[f, (n - n0) * P + p] = v
+                    s += v
+            db[f] += s
+        dw += np.dot(dyc, cols.T)
+        _scatter(np.dot(w2t, dyc), dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
+    return dx, dw, db

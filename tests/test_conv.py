@@ -169,3 +169,17 @@ def test_matches_torch_and_its_autograd(dtype):
         assert close(conv2d(x, w, b, s, p), yt.detach().numpy(), dtype)
         for g, t in zip(conv2d_backward(dy, x, w, s, p), (xt, wt, bt)):
             assert close(g, t.grad.numpy(), dtype)
+
+
+@pytest.mark.parametrize("columns", [1, 20, 50])
+def test_chunks_of_images_give_the_same_result(monkeypatch, columns):
+    # the kernels work on a few images at a time; a shorter last chunk must not change anything
+    import nnbook.conv
+    monkeypatch.setattr(nnbook.conv, "CHUNK_COLUMNS", columns)
+    rng = np.random.default_rng(columns)
+    x, w, b = rng.normal(size=(7, 2, 6, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
+    y = conv2d(x, w, b, stride=(1, 2), padding=1)
+    assert close(y, conv2d_direct(x, w, b, (1, 2), 1), np.float64)
+    dy = rng.normal(size=y.shape)
+    for g, r in zip(conv2d_backward(dy, x, w, (1, 2), 1), conv2d_direct_backward(dy, x, w, (1, 2), 1)):
+        assert close(g, r, np.float64)

@@ -1,0 +1,164 @@
+"""Speed of nnbook's convolution and pooling kernels against NumPy im2col and PyTorch.
+
+Forward + backward of ``conv2d`` on the four shapes of issue 6 and 2x2/2 max pooling on two, in
+float64 and float32. Each variant is timed in rounds that interleave the contenders (so a slow
+moment of a shared machine hits all of them), and the median per call is reported with ratios.
+Also the first call of each kernel in a fresh process with a warm Numba cache. Prints; asserts
+nothing. PyTorch is optional (``pip install torch==2.13.0``), run with 2 threads.
+
+    make bench        (or .venv/bin/python bench/bench_conv.py)
+"""
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from conv_reference import conv2d_im2col, conv2d_im2col_backward  # noqa: E402
+
+from nnbook import conv2d, conv2d_backward, pool2d, pool2d_backward  # noqa: E402
+
+CONV_SHAPES = [(1, 1, 28, 4, 3), (64, 1, 28, 8, 5), (32, 3, 32, 16, 3), (32, 16, 16, 32, 3)]
+POOL_SHAPES = [(64, 8, 28, 28), (32, 16, 32, 32)]
+
+try:
+    import torch
+    torch.set_num_threads(2)
+except ImportError:
+    torch = None
+
+
+def medians(fns: dict, rounds: int = 15, min_time: float = 0.02) -> dict:
+    """Median seconds per call of each function, timed in interleaved rounds."""
+    number = {}
+    for name, f in fns.items():  # warm up, and pick a call count per round of ~min_time
+        f()
+        t0 = time.perf_counter()
+        f()
+        number[name] = max(1, int(min_time / max(time.perf_counter() - t0, 1e-7)))
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, f in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number[name]):
+                f()
+            times[name].append((time.perf_counter() - t0) / number[name])
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def conv_contenders(shape, dtype):
+    N, C, H, F, K = shape
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, C, H, H)).astype(dtype)
+    w = rng.normal(size=(F, C, K, K)).astype(dtype)
+    b = rng.normal(size=F).astype(dtype)
+    dy = rng.normal(size=conv2d(x, w, b).shape).astype(dtype)
+
+    def ours():
+        conv2d(x, w, b)
+        return conv2d_backward(dy, x, w)
+
+    def numpy_im2col():
+        conv2d_im2col(x, w, b)
+        return conv2d_im2col_backward(dy, x, w)
+
+    fns = {"nnbook": ours, "im2col": numpy_im2col}
+    if torch is not None:
+        xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+        dyt = torch.tensor(dy)
+
+        def torch_fb():
+            y = torch.nn.functional.conv2d(xt, wt, bt)
+            return torch.autograd.grad(y, (xt, wt, bt), dyt)
+        fns["torch"] = torch_fb
+    return fns
+
+
+def pool_contenders(shape, dtype):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape).astype(dtype)
+    dy = rng.normal(size=pool2d(x, 2).shape).astype(dtype)
+
+    def ours():
+        pool2d(x, 2)
+        return pool2d_backward(dy, x, 2)
+    fns = {"nnbook": ours}
+    if torch is not None:
+        xt, dyt = torch.tensor(x, requires_grad=True), torch.tensor(dy)
+
+        def torch_fb():
+            return torch.autograd.grad(torch.nn.functional.max_pool2d(xt, 2), xt, dyt)
+        fns["torch"] = torch_fb
+    return fns
+
+
+def geomean(v):
+    return math.exp(sum(math.log(a) for a in v) / len(v))
+
+
+FIRST_CALL = """
+import time, numpy as np
+t0 = time.perf_counter()
+import nnbook
+t1 = time.perf_counter()
+x = np.ones((2, 3, 8, 8), np.{dt}); w = np.ones((4, 3, 3, 3), np.{dt})
+out = []
+for name, f in [("conv2d", lambda: nnbook.conv2d(x, w, np.ones(4, np.{dt}), padding=1)),
+                ("conv2d_backward", lambda: nnbook.conv2d_backward(np.ones((2, 4, 8, 8), np.{dt}), x, w, padding=1)),
+                ("pool2d", lambda: nnbook.pool2d(x, 2)),
+                ("pool2d_backward", lambda: nnbook.pool2d_backward(np.ones((2, 3, 4, 4), np.{dt}), x, 2))]:
+    t = time.perf_counter(); f(); out.append(f"{{name}} {{time.perf_counter() - t:.3f}}")
+print(f"import nnbook {{t1 - t0:.3f}} s; first calls (s): " + ", ".join(out))
+"""
+
+
+def first_calls():
+    env = dict(os.environ)
+    env.setdefault("NUMBA_CACHE_DIR", str(pathlib.Path(__file__).resolve().parents[1]
+                                          / "_build" / "numba-cache"))
+    for dt in ("float64", "float32"):
+        code = FIRST_CALL.format(dt=dt)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+        out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        print(f"  {dt}, new process, warm cache: {out}")
+
+
+def main() -> None:
+    print(f"conv2d forward + backward, median ms per call ({os.cpu_count()} cores; "
+          f"torch {'absent' if torch is None else torch.__version__ + ', 2 threads'})")
+    for dtype in (np.float64, np.float32):
+        r_np, r_t = [], []
+        for shape in CONV_SHAPES:
+            t = medians(conv_contenders(shape, dtype))
+            r_np.append(t["nnbook"] / t["im2col"])
+            line = (f"  {np.dtype(dtype).name} (N,C,H,F,K)={shape!s:20} nnbook {t['nnbook']*1e3:8.3f}"
+                    f"  im2col-NumPy {t['im2col']*1e3:8.3f} ({t['nnbook']/t['im2col']:.2f}x)")
+            if "torch" in t:
+                r_t.append(t["nnbook"] / t["torch"])
+                line += f"  torch {t['torch']*1e3:8.3f} ({t['nnbook']/t['torch']:.2f}x)"
+            print(line)
+        summary = f"  {np.dtype(dtype).name} geometric mean: nnbook/im2col-NumPy {geomean(r_np):.3f}"
+        if r_t:
+            summary += f", nnbook/torch {geomean(r_t):.3f}"
+        print(summary)
+    print("max pooling 2x2 stride 2, forward + backward, median ms per call")
+    for dtype in (np.float64, np.float32):
+        for shape in POOL_SHAPES:
+            t = medians(pool_contenders(shape, dtype))
+            line = f"  {np.dtype(dtype).name} {shape!s:18} nnbook {t['nnbook']*1e3:8.3f}"
+            if "torch" in t:
+                line += f"  torch {t['torch']*1e3:8.3f} ({t['nnbook']/t['torch']:.2f}x)"
+            print(line)
+    print("first call of each kernel")
+    first_calls()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared plumbing of nnbook's Numba kernels: BLAS calls inside kernels stay on one thread.
+
+A kernel that calls ``np.dot`` inside ``@njit`` code goes through SciPy's OpenBLAS (Numba binds
+``scipy.linalg.cython_blas``), which by default starts one thread per core for any product bigger
+than about 64^3 / 4 multiply-adds. On a 2-core machine shared with other processes these threads
+spin and wait for each other (measured here: 25-55 ms instead of 1-2 ms for the same product), and
+they fight with Numba's own worker threads. The kernels therefore run their many small, cache-sized
+products on one thread, through :func:`single_threaded_blas`; the user's own NumPy products (NumPy's
+separate OpenBLAS) keep their threads. See "The kernel pattern" in ``DESIGN.md``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+# OpenBLAS computes a product on one thread anyway when m*n*k is at most this (65536 * 4)
+OPENBLAS_SINGLE_THREAD_MNK = 262144
+
+_lock = threading.Lock()
+_scipy_blas = None  # threadpoolctl controllers of SciPy's BLAS, found on first use
+
+
+def _controllers():
+    global _scipy_blas
+    if _scipy_blas is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls; load it first)
+        from threadpoolctl import ThreadpoolController
+        libs = ThreadpoolController().select(user_api="blas").lib_controllers
+        _scipy_blas = [c for c in libs if "scipy.libs" in c.filepath or "scipy/" in c.filepath
+                       ] or list(libs)
+    return _scipy_blas
+
+
+@contextlib.contextmanager
+def single_threaded_blas(mnk: float = float("inf")):
+    """Run the body with SciPy's BLAS on one thread (skipped for products too small to thread).
+
+    Parameters
+    ----------
+    mnk : float
+        Size ``m * n * k`` of the largest product the body computes; below
+        ``OPENBLAS_SINGLE_THREAD_MNK`` OpenBLAS stays on one thread by itself and nothing is changed.
+    """
+    if mnk <= OPENBLAS_SINGLE_THREAD_MNK:
+        yield
+        return
+    with _lock:
+        libs = _controllers()
+        old = [c.get_num_threads() for c in libs]
+        for c in libs:
+            c.set_num_threads(1)
+        try:
+            yield
+        finally:
+            for c, n in zip(libs, old):
+                c.set_num_threads(n)
