@@ -204,12 +204,15 @@ def sgd(net: MLP, X, T, loss: str, lr: float, epochs: int, seed: int = 0,
 
 # ---------------------------------------------------------------------------- equivalent networks
 def restarts(sizes: Sequence[int], activations: Sequence[str], X, T, loss: str, lr: float,
-             epochs: int, seeds: Sequence[int], scale: float = 1.0,
+             epochs: int, seeds: Sequence[int], scale: float = 1.0, method: str = "gd",
              **train_kwargs) -> list[tuple[MLP, History]]:
     """Train one architecture from several random starting points.
 
     Each run starts from ``MLP.random(sizes, activations, seed=s, scale=scale)`` and is trained
-    in place by :func:`train` with the same data and settings; only the starting weights differ.
+    in place with the same data and settings; only the starting weights differ. ``method="gd"``
+    trains by :func:`train` (gradient descent); ``method="bfgs"`` runs the quasi-Newton method
+    :func:`nnbook.quadratic.bfgs` for at most ``epochs`` iterations (``lr`` is then unused), close
+    to convergence, which is what comparing minima needs.
 
     Parameters
     ----------
@@ -225,21 +228,35 @@ def restarts(sizes: Sequence[int], activations: Sequence[str], X, T, loss: str, 
         One seed per restart (at least one).
     scale : float
         Standard-deviation multiplier of the random start (see :meth:`MLP.random`).
+    method : {"gd", "bfgs"}
     **train_kwargs
-        Passed to :func:`train` (``batch_size``, ``weight_decay``, ``X_val``, ``T_val``, ...).
+        Passed to :func:`train` (``batch_size``, ``weight_decay``, ``X_val``, ``T_val``, ...);
+        only with ``method="gd"``.
 
     Returns
     -------
     list of (MLP, History)
-        One trained network and its history per seed, in the order of ``seeds``.
+        One trained network and its history per seed, in the order of ``seeds``. With BFGS the
+        history holds the error before and after (``stopped_epoch`` is the iteration count).
     """
+    from .quadratic import bfgs  # quadratic imports this package's MLP; keep the import local
+
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
+    method = check_name(method, ("gd", "bfgs"), "method")
+    if method == "bfgs" and train_kwargs:
+        raise ValueError(f"method='bfgs' takes no training options, got {sorted(train_kwargs)}")
     runs = []
     for s in seeds:
         net = MLP.random(sizes, activations, seed=s, scale=scale)
-        runs.append((net, train(net, X, T, loss, lr, epochs, **train_kwargs)))
+        if method == "gd":
+            runs.append((net, train(net, X, T, loss, lr, epochs, **train_kwargs)))
+        else:
+            before = net.error(X, T, loss)
+            n_iter = bfgs(net, X, T, loss, maxiter=epochs)
+            errors = np.array([before, net.error(X, T, loss)])
+            runs.append((net, History(errors, errors.copy(), None, 1, int(n_iter))))
     return runs
 
 
@@ -270,7 +287,8 @@ class Sweep:
 
 def hidden_unit_sweep(Ms: Sequence[int], X, T, X_val, T_val, loss: str, lr: float, epochs: int,
                       n_restarts: int, hidden: str = "tanh", output: str = "identity",
-                      scale: float = 1.0, seed: int = 0, **train_kwargs) -> Sweep:
+                      scale: float = 1.0, seed: int = 0, method: str = "gd",
+                      **train_kwargs) -> Sweep:
     """Train D-M-K networks for several M, each from ``n_restarts`` random starts.
 
     This is the laborious recipe for choosing the number of hidden units by validation: the
@@ -285,13 +303,16 @@ def hidden_unit_sweep(Ms: Sequence[int], X, T, X_val, T_val, loss: str, lr: floa
     X_val, T_val : array_like, shapes (N_val, D) and (N_val, K)
         Validation data.
     loss, lr, epochs
-        As for :func:`train` (batch gradient descent unless ``batch_size`` is given).
+        As for :func:`train` (batch gradient descent unless ``batch_size`` is given); with
+        ``method="bfgs"``, ``epochs`` is the largest number of BFGS iterations.
     n_restarts : int
         Random starts per M; restart ``r`` of every M uses the seed ``seed + r``.
     hidden, output : str
         Activations of the hidden and the output layer.
     scale : float
         Standard-deviation multiplier of the random starts.
+    method : {"gd", "bfgs"}
+        How each network is trained (see :func:`restarts`).
     **train_kwargs
         Passed on to :func:`train`.
 
@@ -316,7 +337,7 @@ def hidden_unit_sweep(Ms: Sequence[int], X, T, X_val, T_val, loss: str, lr: floa
     nets = []
     for i, m in enumerate(Ms):
         runs = restarts(sizes(m), [hidden, output], X, T, loss, lr, epochs, seeds, scale=scale,
-                        **train_kwargs)
+                        method=method, **train_kwargs)
         nets.append([net for net, _ in runs])
         for r, (net, _) in enumerate(runs):
             tr_err[i, r] = net.error(X, T, loss) / len(X)

@@ -261,3 +261,26 @@ def test_hidden_unit_sweep_records_per_pattern_errors():
         hidden_unit_sweep([2], X, t, Xv, tv, "sse", 0.05, 1, n_restarts=0)
     with pytest.raises(ValueError, match="Ms is empty"):
         hidden_unit_sweep([], X, t, Xv, tv, "sse", 0.05, 1, n_restarts=1)
+
+
+def test_restarts_with_bfgs_are_bfgs_from_each_seed():
+    from nnbook.quadratic import bfgs
+
+    X, t = noisy_sine(12, noise=0.2, seed=0)
+    runs = restarts([1, 2, 1], ["tanh", "identity"], X, t, "sse", 0.0, 200, seeds=[0, 1],
+                    method="bfgs")
+    for net, hist in runs:
+        assert hist.train_error[1] < hist.train_error[0]
+        assert np.isclose(hist.train_error[1], net.error(X, t))
+    for (net, hist), seed in zip(runs, [0, 1]):
+        ref = MLP.random([1, 2, 1], ["tanh", "identity"], seed=seed)
+        assert bfgs(ref, X, t, "sse", maxiter=200) == hist.stopped_epoch
+        np.testing.assert_array_equal(ref.get_params(), net.get_params())
+    Xv, tv = noisy_sine(20, noise=0.2, seed=1)
+    sw = hidden_unit_sweep([2], X, t, Xv, tv, "sse", 0.0, 200, n_restarts=2, method="bfgs")
+    np.testing.assert_array_equal(sw.nets[0][0].get_params(), runs[0][0].get_params())
+    with pytest.raises(ValueError, match="method"):
+        restarts([1, 2, 1], ["tanh", "identity"], X, t, "sse", 0.1, 5, seeds=[0], method="newton")
+    with pytest.raises(ValueError, match="no training options"):
+        restarts([1, 2, 1], ["tanh", "identity"], X, t, "sse", 0.1, 5, seeds=[0], method="bfgs",
+                 batch_size=2)
