@@ -54,3 +54,34 @@ def single_threaded_blas(mnk: float = float("inf")):
         finally:
             for c, n in zip(libs, old):
                 c.set_num_threads(n)
+
+
+# Kernels split a batch over at most THREADS threads. 1 by default: on the shared 2-core machine a
+# split measured 0.9-1.4x the single-thread time (DESIGN.md); set 2 on a machine of your own.
+THREADS = 1
+SPLIT_WORK = 2_000_000  # ... and only when it costs at least this many multiply-adds
+_pool = None
+
+
+def split_batch(kernel, args: tuple, N: int, step: int = 1, work: float = float("inf")) -> list:
+    """Run ``kernel(*args, lo, hi)`` over the batch ``[0, N)``, in two threads when it pays.
+
+    The kernel must be ``@njit(nogil=True)`` and write only its own items ``lo..hi-1`` of any
+    shared output. The calling thread computes the first half and one pooled Python thread the
+    second (cut at a multiple of ``step``); both block on a lock while idle, so nothing spins
+    against OpenBLAS's or Numba's own threads (see ``DESIGN.md``).
+
+    Returns
+    -------
+    list
+        The kernel's return values, one per part, in batch order.
+    """
+    global _pool
+    if THREADS < 2 or N < 2 * step or work < SPLIT_WORK:
+        return [kernel(*args, 0, N)]
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="nnbook-kernel")
+    mid = -(-(N // step) // 2) * step
+    second = _pool.submit(kernel, *args, mid, N)
+    return [kernel(*args, 0, mid), second.result()]

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import as_kernel_array, check_positive, int_pair
-from ._numba import single_threaded_blas
+from ._numba import single_threaded_blas, split_batch
 
 __all__ = ["conv2d", "conv2d_backward", "output_size"]
 
@@ -101,9 +101,11 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
     sh, sw, ph, pw, Ho, Wo = geo
     N, C = x.shape[:2]
     KH, KW = w.shape[2:]
-    G = _chunk(N, Ho * Wo)
-    with single_threaded_blas(F * C * KH * KW * G * Ho * Wo):
-        return _forward(x, w.reshape(F, -1), b, KH, KW, sh, sw, ph, pw, Ho, Wo, G)
+    G, mnk = _chunk(N, Ho * Wo), F * C * KH * KW * Ho * Wo
+    y = np.empty((N, F, Ho, Wo), dtype=x.dtype)
+    with single_threaded_blas(mnk * G):
+        split_batch(_forward, (x, w.reshape(F, -1), b, y, KH, KW, sh, sw, ph, pw, G), N, G, mnk * N)
+    return y
 
 
 def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
@@ -138,10 +140,13 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
     if dy.shape != (N, F, Ho, Wo):
         raise ValueError(f"dy must have the output shape {(N, F, Ho, Wo)}, got {dy.shape}")
-    G = _chunk(N, Ho * Wo)
-    with single_threaded_blas(F * C * KH * KW * G * Ho * Wo):
-        dx, dw, db = _backward(np.ascontiguousarray(dy), x, w.reshape(F, -1), KH, KW, sh, sw, ph,
-                               pw, Ho, Wo, G)
+    G, mnk = _chunk(N, Ho * Wo), F * C * KH * KW * Ho * Wo
+    dx = np.zeros_like(x)
+    args = (np.ascontiguousarray(dy), x, w.reshape(F, -1), dx, KH, KW, sh, sw, ph, pw, G)
+    with single_threaded_blas(mnk * G):
+        parts = split_batch(_backward, args, N, G, 3 * mnk * N)
+    dw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
+    db = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
     return dx, dw.reshape(w.shape), db
 
 
@@ -203,15 +208,16 @@ def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
 
 
 @njit(cache=True, nogil=True)
-def _forward(x, w2, b, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
-    """y = conv2d(x, w, b): per chunk of G images, im2col into a cache-sized block, one product."""
-    N = x.shape[0]
+def _forward(x, w2, b, y, KH, KW, sh, sw, ph, pw, G, lo, hi):
+    """y[lo:hi] = conv2d(x, w, b)[lo:hi]: per chunk of G images, im2col into a cache-sized block
+    and one product with the filters w2 (F, C*KH*KW)."""
     F, CKK = w2.shape
+    Ho, Wo = y.shape[2], y.shape[3]
     P = Ho * Wo
-    y = np.empty((N, F, P), dtype=x.dtype)
+    yr = y.reshape((y.shape[0], F, P))
     cols = np.empty((CKK, G * P), dtype=x.dtype)
-    for n0 in range(0, N, G):
-        n1 = min(N, n0 + G)
+    for n0 in range(lo, hi, G):
+        n1 = min(hi, n0 + G)
         if n1 - n0 < G:  # the last, shorter chunk
             cols = np.empty((CKK, (n1 - n0) * P), dtype=x.dtype)
         _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
@@ -220,25 +226,25 @@ def _forward(x, w2, b, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
             for f in range(F):
                 bf = b[f]
                 for p in range(P):
-                    y[n, f, p] = out[f, (n - n0) * P + p] + bf
-    return y.reshape((N, F, Ho, Wo))
+                    yr[n, f, p] = out[f, (n - n0) * P + p] + bf
+    return 0
 
 
 @njit(cache=True, nogil=True)
-def _backward(dy, x, w2, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
-    """(dx, dw (F, C*KH*KW), db) chunk by chunk: dw += dY cols^T, dcols = W^T dY scattered back."""
-    N = x.shape[0]
+def _backward(dy, x, w2, dx, KH, KW, sh, sw, ph, pw, G, lo, hi):
+    """dx[lo:hi] and the images lo..hi-1's share of (dw (F, C*KH*KW), db), chunk by chunk:
+    dw += dY cols^T, db += dY summed, and dcols = W^T dY scattered back into dx."""
     F, CKK = w2.shape
+    Ho, Wo = dy.shape[2], dy.shape[3]
     P = Ho * Wo
-    dyr = dy.reshape((N, F, P))
-    dx = np.zeros_like(x)
+    dyr = dy.reshape((dy.shape[0], F, P))
     dw = np.zeros((F, CKK), dtype=x.dtype)
     db = np.zeros(F, dtype=x.dtype)
     w2t = w2.T
     cols = np.empty((CKK, G * P), dtype=x.dtype)
     dyc = np.empty((F, G * P), dtype=x.dtype)
-    for n0 in range(0, N, G):
-        n1 = min(N, n0 + G)
+    for n0 in range(lo, hi, G):
+        n1 = min(hi, n0 + G)
         g = n1 - n0
         if g < G:  # the last, shorter chunk
             cols = np.empty((CKK, g * P), dtype=x.dtype)
@@ -254,4 +260,4 @@ def _backward(dy, x, w2, KH, KW, sh, sw, ph, pw, Ho, Wo, G):
             db[f] += s
         dw += np.dot(dyc, cols.T)
         _scatter(np.dot(w2t, dyc), dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
-    return dx, dw, db
+    return dw, db

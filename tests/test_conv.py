@@ -172,10 +172,15 @@ def test_matches_torch_and_its_autograd(dtype):
 
 
 @pytest.mark.parametrize("columns", [1, 20, 50])
-def test_chunks_of_images_give_the_same_result(monkeypatch, columns):
-    # the kernels work on a few images at a time; a shorter last chunk must not change anything
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
+    # the kernels work on a few images at a time, the batch split over threads; neither a shorter
+    # last chunk nor the split may change anything
+    import nnbook._numba
     import nnbook.conv
     monkeypatch.setattr(nnbook.conv, "CHUNK_COLUMNS", columns)
+    monkeypatch.setattr(nnbook._numba, "THREADS", threads)
+    monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
     rng = np.random.default_rng(columns)
     x, w, b = rng.normal(size=(7, 2, 6, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
     y = conv2d(x, w, b, stride=(1, 2), padding=1)
