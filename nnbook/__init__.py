@@ -33,3 +33,10 @@ __all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params", "
 __all__ += ["sequences"]
 __all__ += ["cnn", "layers", "Sequential"]
 __all__ += ["tasks", "adding_problem", "train_sequence_model"]
+from .attention import (attention, attention_backward, causal_mask, multi_head_attention,
+                        multi_head_attention_backward, positional_encoding, self_attention,
+                        self_attention_backward)
+from .tasks import reverse_digits
+__all__ += ["attention", "attention_backward", "self_attention", "self_attention_backward",
+            "multi_head_attention", "multi_head_attention_backward", "positional_encoding",
+            "causal_mask", "reverse_digits"]

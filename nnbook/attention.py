@@ -34,7 +34,8 @@ from .activations import log_softmax, softmax
 
 __all__ = ["attention", "attention_backward", "self_attention", "self_attention_backward",
            "multi_head_attention", "multi_head_attention_backward", "positional_encoding",
-           "causal_mask", "attention_logits", "SelfAttentionModel"]
+           "causal_mask", "attention_logits", "SelfAttentionModel", "draw_attention",
+           "attention_cost", "recurrent_cost", "best_time", "ReadThenWriteLSTM"]
 
 
 # --------------------------------------------------------------------------- validation
@@ -370,6 +371,23 @@ def causal_mask(T: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- a trainable model
+def _check_tokens(X, T: int, n_tokens: int) -> np.ndarray:
+    """Integer tokens of shape (B, T) in 0..n_tokens-1."""
+    X = np.asarray(X)
+    if not np.issubdtype(X.dtype, np.integer):
+        raise ValueError(f"tokens must be integers, got dtype {X.dtype}")
+    if X.ndim != 2 or X.shape[1] != T:
+        raise ValueError(f"tokens must have shape (B, T={T}), got {X.shape}")
+    if X.size and (X.min() < 0 or X.max() >= n_tokens):
+        raise ValueError(f"tokens must lie in 0..{n_tokens - 1}, got {X.min()}..{X.max()}")
+    return X
+
+
+def _accuracy(pred: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
+    ok = pred == Y
+    return float(ok.mean()), float(ok.all(axis=1).mean())
+
+
 class SelfAttentionModel:
     r"""A one-layer self-attention network that maps a token sequence to a token sequence.
 
@@ -422,14 +440,7 @@ class SelfAttentionModel:
                 "bo": np.zeros(V)}
 
     def _tokens(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        if not np.issubdtype(X.dtype, np.integer):
-            raise ValueError(f"tokens must be integers, got dtype {X.dtype}")
-        if X.ndim != 2 or X.shape[1] != self.T:
-            raise ValueError(f"tokens must have shape (B, T={self.T}), got {X.shape}")
-        if X.size and (X.min() < 0 or X.max() >= self.n_tokens):
-            raise ValueError(f"tokens must lie in 0..{self.n_tokens - 1}, got {X.min()}..{X.max()}")
-        return X
+        return _check_tokens(X, self.T, self.n_tokens)
 
     def _embed(self, params, X):
         return params["emb"][X] + self.P
@@ -447,8 +458,7 @@ class SelfAttentionModel:
 
     def accuracy(self, params: dict, X, Y) -> tuple[float, float]:
         """Fraction of tokens right, and fraction of whole sequences right."""
-        ok = self.predict(params, X) == np.asarray(Y)
-        return float(ok.mean()), float(ok.all(axis=1).mean())
+        return _accuracy(self.predict(params, X), self._tokens(Y))
 
     def loss_and_grads(self, params: dict, X, Y, rng=None) -> tuple[float, dict[str, np.ndarray]]:
         r"""Mean cross-entropy over all B*T positions, and its gradient for every parameter.
@@ -479,3 +489,175 @@ class SelfAttentionModel:
         np.add.at(demb, X, dZ)
         return loss, {"emb": demb, "Wq": dWq, "Wk": dWk, "Wv": dWv, "Wo": dWo,
                       "bo": dlogits.sum(axis=(0, 1))}
+
+
+# --------------------------------------------------------------------------- teaching helpers
+def draw_attention(ax, A, xlabels=None, ylabels=None, true=None, title: str | None = None,
+                   annotate: bool = False):
+    """Draw an attention matrix as a heat map (rows: queries/outputs, columns: keys/inputs).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    A : array_like, shape (N, M)
+        Weights in [0, 1] (the colour scale is fixed to [0, 1] so maps can be compared).
+    xlabels, ylabels : sequence of str, optional
+        Tick labels of the M inputs and N outputs.
+    true : array_like of int, shape (N,), optional
+        The correct input position for every output; drawn as open squares over the map.
+    title : str, optional
+    annotate : bool
+        Write every weight into its cell (for small maps).
+
+    Returns
+    -------
+    The image (for a colour bar).
+    """
+    A = as_float_array(A, "A", ndim=(2,))
+    N, M = A.shape
+    im = ax.imshow(A, vmin=0.0, vmax=1.0, cmap="viridis", aspect="equal")
+    ax.set_xticks(range(M), xlabels if xlabels is not None else range(1, M + 1))
+    ax.set_yticks(range(N), ylabels if ylabels is not None else range(1, N + 1))
+    ax.set_xlabel("input (key) position $m$")
+    ax.set_ylabel("output (query) position $n$")
+    ax.tick_params(length=0)
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if annotate:
+        for n in range(N):
+            for m in range(M):
+                ax.text(m, n, f"{A[n, m]:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if A[n, m] > 0.6 else "white")
+    if true is not None:
+        true = np.asarray(true)
+        ax.plot(true, np.arange(N), "s", ms=11, mfc="none", mec="#D55E00", mew=1.8,
+                label="true alignment")
+    if title:
+        ax.set_title(title)
+    return im
+
+
+def attention_cost(T: int, d_model: int, d_head: int, n_out: int) -> dict[str, int]:
+    r"""Multiplications and sequential steps of one forward pass of :class:`SelfAttentionModel`.
+
+    Per sequence: the three projections :math:`3TDk`, the logits :math:`T^2k`, the weighted sums
+    :math:`T^2k` and the output layer :math:`Tk\,n_{out}`, with :math:`k` = ``d_head`` (all heads
+    together). Every one is a matrix product over all positions at once, so the number of steps
+    that must follow one another does not grow with :math:`T`: it is 1 (one layer).
+    """
+    for name, v in (("T", T), ("d_model", d_model), ("d_head", d_head), ("n_out", n_out)):
+        check_positive(v, name, integer=True)
+    mult = 3 * T * d_model * d_head + 2 * T * T * d_head + T * d_head * n_out
+    return {"multiplications": int(mult), "sequential_steps": 1}
+
+
+def recurrent_cost(T_steps: int, n_in: int, n_hidden: int, n_out: int,
+                   gates: int = 4) -> dict[str, int]:
+    r"""Multiplications and sequential steps of a gated recurrent net run for ``T_steps`` steps.
+
+    Each step multiplies the input and the previous state into ``gates`` blocks (4 for an LSTM),
+    :math:`g H (D + H)`, plus the output layer :math:`H\,n_{out}`; step :math:`t` needs the state
+    of step :math:`t-1`, so all ``T_steps`` steps are sequential.
+    """
+    for name, v in (("T_steps", T_steps), ("n_in", n_in), ("n_hidden", n_hidden),
+                    ("n_out", n_out), ("gates", gates)):
+        check_positive(v, name, integer=True)
+    mult = T_steps * (gates * n_hidden * (n_in + n_hidden) + n_hidden * n_out)
+    return {"multiplications": int(mult), "sequential_steps": int(T_steps)}
+
+
+def best_time(fn, repeats: int = 5) -> float:
+    """Shortest wall time of ``repeats`` calls of ``fn()`` in seconds (timings are noisy: the
+    minimum is the least disturbed by other work on the machine)."""
+    import time
+
+    check_positive(repeats, "repeats", integer=True)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return float(best)
+
+
+# --------------------------------------------------------------------------- a recurrent baseline
+class ReadThenWriteLSTM:
+    r"""The LSTM of Part III set up for a sequence-to-sequence task of equal length.
+
+    A recurrent network produces output :math:`t` after reading inputs :math:`1..t` only, so it
+    cannot emit the first digit of a reversed sequence before it has read the last. This baseline
+    therefore runs for :math:`2T` steps: it **reads** the :math:`T` input tokens (one-hot), then
+    receives :math:`T` copies of an extra *blank* token and **writes** the answer during those
+    steps. Everything it needs must be carried across in its state vectors
+    :math:`\mathbf h, \mathbf c` (an encoder that must hold the whole sequence). During the reading
+    steps its target is the blank symbol, so the softmax output has ``n_tokens + 1`` classes.
+
+    This class only arranges inputs and targets. The parameters are
+    :func:`nnbook.tasks.init_model`, the loss and gradients :func:`nnbook.tasks.sequence_loss`
+    (cross-entropy summed over the :math:`2T` steps, averaged over sequences, through
+    :func:`nnbook.gated.lstm_bptt`) and the outputs :func:`nnbook.tasks.predict`
+    (:func:`nnbook.gated.lstm_forward`). :meth:`loss_and_grads` takes token arrays ``(B, T)``, like
+    :meth:`SelfAttentionModel.loss_and_grads`, so both models train on the same data with
+    :func:`nnbook.training.fit` (``batch_axis=0``).
+
+    Parameters
+    ----------
+    n_tokens : int
+        Vocabulary size (the blank is token ``n_tokens``).
+    T : int
+        Length of the sequences to reverse.
+    n_hidden : int
+        Size of :math:`\mathbf h` and :math:`\mathbf c`.
+    """
+
+    def __init__(self, n_tokens: int, T: int, n_hidden: int = 64):
+        from .tasks import sequence_loss
+
+        for name, v in (("n_tokens", n_tokens), ("T", T), ("n_hidden", n_hidden)):
+            check_positive(v, name, integer=True)
+        self.n_tokens, self.T, self.n_hidden = int(n_tokens), int(T), int(n_hidden)
+        self._loss = sequence_loss("lstm", loss_at="all", output="softmax", loss="ce")
+
+    def init(self, seed: int = 0, forget_bias: float = 1.0) -> dict[str, np.ndarray]:
+        """LSTM parameters with ``n_tokens + 1`` inputs and outputs (:func:`nnbook.tasks.init_model`)."""
+        from .tasks import init_model
+
+        V = self.n_tokens + 1
+        return init_model("lstm", V, self.n_hidden, V, seed=seed, forget_bias=forget_bias)
+
+    def _tokens(self, X) -> np.ndarray:
+        return _check_tokens(X, self.T, self.n_tokens)
+
+    def inputs(self, X) -> np.ndarray:
+        """One-hot inputs (2T, B, n_tokens + 1): the tokens, then T blanks."""
+        X = self._tokens(X)
+        B, T, V = X.shape[0], self.T, self.n_tokens
+        I = np.zeros((2 * T, B, V + 1))
+        I[np.arange(T)[:, None], np.arange(B)[None, :], X.T] = 1.0
+        I[T:, :, V] = 1.0
+        return I
+
+    def targets(self, Y) -> np.ndarray:
+        """Class indices (2T, B): the blank while reading, then the target tokens."""
+        Y = self._tokens(Y)
+        return np.concatenate([np.full((self.T, Y.shape[0]), self.n_tokens), Y.T])
+
+    def loss_and_grads(self, params: dict, X, Y, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+        """Cross-entropy over the 2T steps, averaged over the B sequences, and its gradients."""
+        return self._loss(params, self.inputs(X), self.targets(Y))
+
+    def forward(self, params: dict, X) -> np.ndarray:
+        """Output probabilities of the writing steps, (B, T, n_tokens + 1)."""
+        from .tasks import predict
+
+        y = predict("lstm", params, self.inputs(X), output="softmax", last=False)
+        return np.swapaxes(y[self.T:], 0, 1)
+
+    def predict(self, params: dict, X) -> np.ndarray:
+        """The most probable token at every output position, (B, T)."""
+        return np.argmax(self.forward(params, X), axis=-1)
+
+    def accuracy(self, params: dict, X, Y) -> tuple[float, float]:
+        """Fraction of tokens right, and fraction of whole sequences right."""
+        return _accuracy(self.predict(params, X), self._tokens(Y))

@@ -283,3 +283,50 @@ def test_reverse_digits_task():
     assert np.array_equal(reverse_digits(50, 6, 4, seed=3)[0], X)
     with pytest.raises(ValueError, match="T must be positive"):
         reverse_digits(5, 0)
+
+
+# --------------------------------------------------------------------------- chapter helpers
+def test_read_then_write_lstm_layout():
+    from nnbook.attention import ReadThenWriteLSTM
+    from nnbook.gated import lstm_bptt
+
+    X = np.array([[1, 0, 2], [2, 2, 0]])
+    m = ReadThenWriteLSTM(n_tokens=3, T=3, n_hidden=4)
+    inp, tgt = m.inputs(X), m.targets(X[:, ::-1])
+    assert inp.shape == (6, 2, 4) and np.all(inp.sum(axis=-1) == 1)
+    assert np.array_equal(inp[:3].argmax(-1), X.T) and np.all(inp[3:, :, 3] == 1)
+    assert np.array_equal(tgt, [[3, 3], [3, 3], [3, 3], [2, 0], [0, 2], [1, 2]])
+    p = m.init(seed=0)
+    loss, grads = m.loss_and_grads(p, X, X[:, ::-1])
+    E, g = lstm_bptt(p, inp, tgt, output="softmax", loss="ce")
+    assert loss == pytest.approx(E / 2) and np.allclose(grads["Wh"], g["Wh"] / 2)
+    probs = m.forward(p, X)
+    assert probs.shape == (2, 3, 4) and np.allclose(probs.sum(-1), 1)
+    assert m.predict(p, X).shape == (2, 3)
+    with pytest.raises(ValueError, match="0..2"):
+        m.inputs(np.array([[0, 1, 3]]))
+
+
+def test_costs_and_timer():
+    from nnbook.attention import attention_cost, best_time, recurrent_cost
+
+    a = attention_cost(T=4, d_model=2, d_head=3, n_out=5)
+    assert a == {"multiplications": 3 * 4 * 2 * 3 + 2 * 16 * 3 + 4 * 3 * 5, "sequential_steps": 1}
+    r = recurrent_cost(T_steps=6, n_in=2, n_hidden=3, n_out=4)
+    assert r == {"multiplications": 6 * (4 * 3 * 5 + 3 * 4), "sequential_steps": 6}
+    assert best_time(lambda: None, repeats=2) >= 0
+    with pytest.raises(ValueError, match="T must be positive"):
+        attention_cost(0, 2, 2, 2)
+
+
+def test_draw_attention_marks_the_true_alignment():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from nnbook.attention import draw_attention
+
+    fig, ax = plt.subplots()
+    draw_attention(ax, np.eye(3)[::-1], true=[2, 1, 0], annotate=True, title="t")
+    assert len(ax.texts) == 9 and ax.get_title() == "t"
+    assert np.array_equal(ax.lines[0].get_xdata(), [2, 1, 0])
+    plt.close(fig)
