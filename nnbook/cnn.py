@@ -17,7 +17,7 @@ from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, Re
 
 __all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
            "equivariance_gap", "kernel_gradient_terms", "digits_cnn", "accuracy",
-           "confusion_matrix", "CNNRun", "train_digits_cnn"]
+           "confusion_matrix", "CNNRun", "train_digits_cnn", "tile"]
 
 #: 3x3 kernels for the chapter's filter explorer (applied as cross-correlation).
 KERNELS: dict[str, np.ndarray] = {
@@ -203,6 +203,36 @@ def digits_cnn(channels: tuple[int, int] = (8, 16), dropout: float = 0.0, batchn
         layers.append(Dropout(dropout))
     layers.append(Dense(width, 10))
     return Sequential(layers, input_shape=(1, 8, 8))
+
+
+def tile(maps, ncols: int, pad: int = 1, normalize: bool = True) -> np.ndarray:
+    """Arrange ``n`` small images in a mosaic with ``ncols`` columns (for filters and feature maps).
+
+    Parameters
+    ----------
+    maps : array_like, shape (n, h, w)
+    ncols : int
+    pad : int
+        Pixels of NaN (drawn as background) between tiles.
+    normalize : bool
+        Scale each tile by its largest absolute value (so every tile uses the full colour range,
+        with 0 kept at 0).
+
+    Returns
+    -------
+    ndarray, shape (rows * (h + pad) - pad, ncols * (w + pad) - pad)
+    """
+    maps = as_float_array(maps, "maps", ndim=(3,))
+    check_positive(ncols, "ncols", integer=True)
+    check_positive(pad, "pad", integer=True, allow_zero=True)
+    n, h, w = maps.shape
+    rows = -(-n // ncols)
+    out = np.full((rows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
+    for i, m in enumerate(maps):
+        scale = np.max(np.abs(m)) if normalize else 1.0
+        r, c = divmod(i, ncols)
+        out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = m / (scale or 1.0)
+    return out
 
 
 def accuracy(y_true, y_pred) -> float:

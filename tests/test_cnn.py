@@ -114,3 +114,12 @@ def test_digits_cnn_learns_at_a_small_budget():
     assert run.test_accuracy > 0.85
     assert run.log.metrics["test_acc"].shape == (5,)
     assert run.log.metrics["train_loss"][-1] < run.log.metrics["train_loss"][0]
+
+
+def test_tile_mosaic():
+    maps = np.arange(1, 1 + 5 * 2 * 3, dtype=float).reshape(5, 2, 3)
+    T = cnn.tile(maps, ncols=2, pad=1, normalize=False)
+    assert T.shape == (3 * 3 - 1, 2 * 4 - 1)
+    assert np.array_equal(T[0:2, 4:7], maps[1]) and np.array_equal(T[6:8, 0:3], maps[4])
+    assert np.all(np.isnan(T[6:8, 4:7])) and np.all(np.isnan(T[2, :]))
+    assert np.nanmax(np.abs(cnn.tile(maps, 3))) == 1.0
