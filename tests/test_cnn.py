@@ -8,34 +8,27 @@ from nnbook.data import digits_images, sample_image
 from nnbook.optimizers import Adam
 
 
-def _xcorr_loops(img, k):
-    """Plain-loop cross-correlation, no padding, stride 1 (reference)."""
+def _loops(img, k, true_convolution=False):
+    """Plain loops over the valid part, stride 1 (reference): cross-correlation
+    sum_mn I(i + m, j + n) K(m, n), or true convolution sum_mn I(i - m, j - n) K(m, n), which on the
+    valid part is sum_mn I(i + m, j + n) K(kh - 1 - m, kw - 1 - n)."""
     H, W = img.shape
     kh, kw = k.shape
     out = np.zeros((H - kh + 1, W - kw + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = sum(img[i + m, j + n] * k[m, n] for m in range(kh) for n in range(kw))
-    return out
-
-
-def _true_conv_loops(img, k):
-    """Plain-loop true convolution (valid part): sum_m,n I(i - m, j - n) K(m, n)."""
-    H, W = img.shape
-    kh, kw = k.shape
-    out = np.zeros((H - kh + 1, W - kw + 1))
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            out[i, j] = sum(img[i + kh - 1 - m, j + kw - 1 - n] * k[m, n]
-                            for m in range(kh) for n in range(kw))
+            for m in range(kh):
+                for n in range(kw):
+                    km = k[kh - 1 - m, kw - 1 - n] if true_convolution else k[m, n]
+                    out[i, j] += img[i + m, j + n] * km
     return out
 
 
 def test_filter_image_is_cross_correlation_and_true_convolution_flips():
     rng = np.random.default_rng(0)
     img, k = rng.normal(size=(7, 6)), rng.normal(size=(3, 2))
-    assert np.allclose(cnn.filter_image(img, k), _xcorr_loops(img, k))
-    assert np.allclose(cnn.filter_image(img, k, true_convolution=True), _true_conv_loops(img, k))
+    assert np.allclose(cnn.filter_image(img, k), _loops(img, k))
+    assert np.allclose(cnn.filter_image(img, k, true_convolution=True), _loops(img, k, true_convolution=True))
     assert cnn.filter_image(img, k, stride=2, padding=1).shape == (4, 4)
     assert np.allclose(cnn.filter_image(img, cnn.kernel("identity")), img[1:-1, 1:-1])
     with pytest.raises(ValueError, match="unknown kernel"):
