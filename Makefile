@@ -1,7 +1,8 @@
 # nnbook: one entry point for setting up, building and testing.
 #   make book   environment + vendored assets + the HTML book in _build/html
 #   make test   environment + every test (package, notebooks, book build, browser)
-#   make lab    JupyterLab on book/ with the project's environment as kernel
+#   make lab    JupyterLab on the reader's copies of the chapters (numbers filled in), nnbook kernel
+#   make pdf    the book printed to one PDF (_build/pdf/nnbook.pdf) with Debian's Chromium
 #   make bench  speed comparisons (numbers only, never asserts)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -10,7 +11,7 @@ JB     := $(VENV)/bin/jupyter-book
 export NUMBA_CACHE_DIR ?= $(CURDIR)/_build/numba-cache
 export PYTHONHASHSEED := 0
 
-.PHONY: env vendor book test test-package test-notebooks test-built lab bench clean
+.PHONY: env vendor book test test-package test-notebooks test-built lab pdf bench clean
 
 env: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -38,10 +39,18 @@ test-notebooks: env
 test-built: env
 	$(PY) -m pytest -p no:cacheprovider build_tests
 
-test: test-package test-notebooks book test-built
+test: test-package test-notebooks book pdf test-built
 
-lab: env
-	$(VENV)/bin/jupyter lab book/
+# The reader's copy of each chapter is made from the build's executed notebooks (see
+# scripts/reader_copies.py); JupyterLab (with jupyterlab-myst) opens them in _build/lab/book.
+lab: book
+	$(PY) scripts/reader_copies.py --out _build/lab
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --ServerApp.root_dir=_build/lab --LabApp.default_url=/lab/tree/book \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
+pdf: book
+	$(PY) scripts/pdf.py _build/html _build/pdf/nnbook.pdf
 
 bench: env
 	@for f in bench/*.py; do $(PY) $$f || exit 1; done

@@ -1,0 +1,162 @@
+"""The reader's copy of every chapter, for JupyterLab: the book's prose with the numbers in it.
+
+    python scripts/reader_copies.py [--cache _build/.jupyter_cache] [--out _build/lab]
+
+JupyterLab renders MyST with jupyterlab-myst, which knows exercises, solutions, admonitions and
+math but not MyST-NB's ``glue`` roles. The book build has already executed every chapter (its
+outputs are in the build's jupyter-cache), so the values are known: each reader's copy is the
+chapter with
+
+* every ``{glue:text}`name:fmt``` role and ``{glue:md}`` directive replaced by the value the build
+  glued, formatted exactly as the HTML book formats it (MyST-NB's own ``format_plain_text``);
+* sphinx-exercise's gated solutions (``solution-start`` ... ``solution-end``, which span several
+  cells) turned into a bold "Solution" heading, the end marker dropped, since a directive cannot
+  span notebook cells;
+* the check cells (``remove-cell``) and the hidden-input cells (``hide-input``) collapsed, and a
+  check cell marked by a first comment line, so that they stay out of the reader's way;
+* no outputs: the reader runs the chapter, and its experiments are live ipywidgets.
+
+Nothing is executed here. The source notebooks stay the one source of the book.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import pathlib
+import re
+
+import nbformat
+import yaml
+from myst_nb.core.variables import format_plain_text
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHECK_MARK = "# Check cell (hidden in the book): asserts the numbers in the text."
+GLUE_ROLE = re.compile(r"\{glue(?::(text|md|))?\}`([^`<>]+?)(?::([^`:]*))?`")
+GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::(md|text|))?\}\s+(\S+)[^\n]*\n(?::[^\n]*\n)*```[ \t]*$", re.M)
+SOLUTION_START = re.compile(r"^:::\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*:::[ \t]*$", re.M)
+SOLUTION_END = re.compile(r"^:::\{solution-end\}[^\n]*\n:::[ \t]*$", re.M)
+
+
+def toc_files(root: pathlib.Path = ROOT) -> list[str]:
+    """Every file ``_toc.yml`` lists (``book/01-feedforward``, no suffix), in reading order."""
+    files: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files.insert(0, toc["root"])
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return files
+
+
+def toc_notebooks(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
+    """Every notebook ``_toc.yml`` lists, in reading order."""
+    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
+
+
+def glued_values(executed) -> dict[str, dict]:
+    """name -> mime bundle of every value glued in an executed notebook."""
+    out = {}
+    for cell in executed.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            meta = o.get("metadata", {}).get("scrapbook")
+            if meta:  # display=False glues store "application/papermill.record/<mime>"
+                out[meta["name"]] = {k.removeprefix("application/papermill.record/"): v
+                                     for k, v in o["data"].items()}
+    return out
+
+
+def fill_glue(text: str, values: dict[str, dict], where: str = "") -> str:
+    """Replace every glue role in markdown ``text`` by its value, as the HTML book shows it."""
+
+    def value(m: re.Match) -> str:
+        kind, name = m.group(1) or "", m.group(2).strip()
+        fmt = m.group(3) or "" if m.re is GLUE_ROLE else ""
+        if name not in values:
+            raise KeyError(f"{where}: glue role for {name!r}, which the build did not glue")
+        data = values[name]
+        if kind == "md":  # a block of its own (a table must not continue a paragraph)
+            md = data.get("text/markdown", data.get("text/plain", ""))
+            return f"\n{md.strip()}\n" if m.re is GLUE_DIRECTIVE else md
+        return format_plain_text(data["text/plain"], fmt)
+
+    return GLUE_ROLE.sub(value, GLUE_DIRECTIVE.sub(value, text))
+
+
+def open_solutions(text: str, titles: dict[str, str]) -> str:
+    """Gated solutions (which span cells) -> a bold heading; the end marker goes."""
+    text = SOLUTION_START.sub(
+        lambda m: f"**Solution to {titles.get(m.group(1), 'the exercise')}**", text)
+    return SOLUTION_END.sub("", text).strip()
+
+
+def exercise_titles(nb) -> dict[str, str]:
+    """label -> "Exercise N" for the exercises of a notebook, numbered as in the book."""
+    labels = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            labels += re.findall(r":::\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", cell.source)
+    return {label: f"Exercise {k}" for k, label in enumerate(labels, start=1)}
+
+
+def reader_copy(source, executed, where: str = ""):
+    """The reader's copy of one chapter (a new notebook; ``source`` is left alone)."""
+    values = glued_values(executed)
+    nb = copy.deepcopy(source)
+    titles = exercise_titles(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = open_solutions(fill_glue(cell.source, values, where), titles)
+        elif cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            tags = cell.metadata.get("tags", [])
+            if "remove-cell" in tags or "hide-input" in tags:
+                cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            if "remove-cell" in tags and not cell.source.startswith(CHECK_MARK):
+                cell.source = CHECK_MARK + "\n" + cell.source
+    nb.metadata["nnbook_reader_copy"] = True
+    return nb
+
+
+def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
+                        notebooks: list[pathlib.Path] | None = None) -> list[pathlib.Path]:
+    """Write ``out/book/<chapter>.ipynb`` for every notebook, from the build's executed copies."""
+    from jupyter_cache import get_cache
+
+    if not cache.exists():
+        raise FileNotFoundError(f"no book build cache at {cache}: run `make book` first")
+    db = get_cache(str(cache))
+    written = []
+    for path in notebooks if notebooks is not None else toc_notebooks():
+        source = nbformat.read(path, as_version=4)
+        try:
+            _, executed = db.merge_match_into_file(str(path))
+        except KeyError as err:
+            raise FileNotFoundError(f"{path.name} is not in the build cache (or changed since "
+                                    "the last build): run `make book` first") from err
+        target = out / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(reader_copy(source, executed, path.name), target)
+        written.append(target)
+    return written
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cache", type=pathlib.Path, default=ROOT / "_build" / ".jupyter_cache")
+    ap.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "lab")
+    args = ap.parse_args()
+    for path in write_reader_copies(args.cache, args.out):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
