@@ -13,14 +13,17 @@ The recurrent computations themselves live in :mod:`nnbook.rnn` (``rnn_forward``
   :func:`scaled_orthogonal`, :func:`spectral_radius` -- the product
   :math:`\partial\mathbf h^{(t)}/\partial\mathbf h^{(k)} = J^{(t)} J^{(t-1)}\cdots J^{(k+1)}` and its norm;
 * :func:`sine_sequences`, :func:`teacher_forcing_inputs`, :func:`free_run`,
-  :func:`scheduled_inputs`, :func:`inverse_sigmoid_decay` -- next-value prediction trained with
-  teacher forcing or scheduled sampling (Bengio et al., 2015) and run freely.
+  :func:`scheduled_inputs`, :func:`inverse_sigmoid_decay`, :func:`next_value_loss`,
+  :func:`train_next_value` -- next-value prediction trained with teacher forcing or scheduled
+  sampling (Bengio et al., 2015) and run freely;
+* :func:`fit_until_diverged` -- :func:`nnbook.training.fit` that records a curve and stops quietly
+  when training blows up (for the gradient-clipping experiment).
 
 Shapes follow :mod:`nnbook.rnn`: a sequence is ``(T, D)``, a batch of sequences ``(T, B, D)``.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -32,7 +35,8 @@ __all__ = ["CONFIGURATIONS", "configuration", "draw_unfolded", "draw_folded", "d
            "parameter_counts", "worked_example", "bptt_trace", "bptt_steps", "BPTTStep",
            "draw_bptt_step", "jacobian_product", "jacobian_product_norms", "spectral_radius",
            "nonnormal_matrix", "scaled_orthogonal", "sine_sequences", "teacher_forcing_inputs",
-           "free_run", "scheduled_inputs", "inverse_sigmoid_decay"]
+           "free_run", "scheduled_inputs", "inverse_sigmoid_decay", "next_value_loss",
+           "train_next_value", "fit_until_diverged"]
 
 # --------------------------------------------------------------------------------------------
 # input/output configurations and diagrams
@@ -107,7 +111,8 @@ def _arrow(ax, p0, p1, color, label=None, lw=1.4, label_offset=(0.0, 0.0), ls="-
 def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
                   outputs: Sequence[bool] | None = None, *, texts: Mapping | None = None,
                   highlight: Sequence[tuple[str, int]] = (), weight_labels: bool = True,
-                  show_h0: bool = True, loss: bool = False, fontsize: int = 9) -> dict:
+                  show_h0: bool = True, loss: bool = False, fontsize: int = 9,
+                  row_gap: float = 1.2, step_gap: float = 1.6, box_width: float = 0.62) -> dict:
     r"""Draw a one-hidden-layer RNN unfolded over ``T`` time steps.
 
     Rows from bottom to top: inputs :math:`\mathbf x^{(t)}`, hidden states :math:`\mathbf h^{(t)}`,
@@ -133,6 +138,12 @@ def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
         Draw the initial state :math:`\mathbf h^{(0)}`.
     loss : bool
         Add a row of per-step errors above the outputs.
+    fontsize : int
+        Size of the node labels.
+    row_gap, step_gap : float
+        Vertical distance between the rows and horizontal distance between the time steps.
+    box_width : float
+        Width of every node.
 
     Returns
     -------
@@ -149,7 +160,8 @@ def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
                          f"{outputs.shape}")
     texts = dict(texts or {})
     hl = set(highlight)
-    dx, rows = 1.6, {"x": 0.0, "h": 1.2, "y": 2.4, "E": 3.4}
+    dx, hw = float(step_gap), box_width / 2
+    rows = {"x": 0.0, "h": row_gap, "y": 2 * row_gap, "E": 2 * row_gap + 1.0}
     colors = {"x": COLORS[0], "h": COLORS[1], "y": COLORS[2]}
     fills = {"x": "#e3eef8", "h": "#fbe6d9", "y": "#dff2ec", "E": "#f4f4f4"}
     default = {"x": "$\\mathbf{{x}}^{{({t})}}$", "h": "$\\mathbf{{h}}^{{({t})}}$",
@@ -160,7 +172,8 @@ def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
         y = rows[row]
         pos[(row, t)] = (x, y)
         fc = COLORS[4] if (row, t) in hl else fills[row]
-        _box(ax, x, y, texts.get((row, t), default[row].format(t=t)), fc, fontsize=fontsize)
+        _box(ax, x, y, texts.get((row, t), default[row].format(t=t)), fc, w=box_width,
+             fontsize=fontsize)
 
     x0 = 0.0
     if show_h0:
@@ -170,7 +183,7 @@ def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
         node("h", t, x)
         lab = weight_labels and t == 1
         if show_h0 or t > 1:
-            _arrow(ax, (x - dx + 0.31, rows["h"]), (x - 0.31, rows["h"]), colors["h"],
+            _arrow(ax, (x - dx + hw, rows["h"]), (x - hw, rows["h"]), colors["h"],
                    "$W_{hh}$" if weight_labels else None, label_offset=(0, 0.2))
         if inputs[t - 1]:
             node("x", t, x)
@@ -186,7 +199,8 @@ def draw_unfolded(ax, T: int = 3, inputs: Sequence[bool] | None = None,
                 node("E", t, x)
                 _arrow(ax, (x, rows["y"] + 0.21), (x, rows["E"] - 0.21), "0.4")
     top = rows["E"] if loss else rows["y"]
-    ax.set_xlim(x0 - 0.5 - (0 if show_h0 else -dx + 0.0), x0 + dx * T + 0.5)
+    margin = hw + 0.19
+    ax.set_xlim(x0 - margin + (0.0 if show_h0 else dx), x0 + dx * T + margin)
     ax.set_ylim(-0.45, top + 0.45)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -379,35 +393,33 @@ def bptt_steps(trace: Mapping) -> list[BPTTStep]:
 
 def draw_bptt_step(ax, trace: Mapping, step: int, digits: int = 4) -> BPTTStep | None:
     r"""The unfolded network of a :func:`bptt_trace` with the values known after ``step`` steps of
-    :func:`bptt_steps` (0: nothing computed yet) written under each node; the node of the current
+    :func:`bptt_steps` (0: nothing computed yet) written next to each node; the node of the current
     step is highlighted. Returns the current step (``None`` for step 0)."""
     steps = bptt_steps(trace)
-    step = int(step)
-    if not 0 <= step <= len(steps):
-        raise ValueError(f"step must lie in 0..{len(steps)}, got {step}")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step <= len(steps):
+        raise ValueError(f"step must be an integer in 0..{len(steps)}, got {step!r}")
     T = len(trace["a"])
+    row_of = {"a": "h", "h": "h", "o": "y", "delta_o": "y", "delta_h": "h"}
+    symbol = {"a": "a", "h": "h", "o": "o", "delta_o": "δo", "delta_h": "δh"}
 
-    def fmt(v):
-        return "(" + ", ".join(f"{x:.{digits}f}" for x in np.atleast_1d(v)) + ")"
+    def fmt(v, d=digits):
+        return "(" + ", ".join(f"{x:.{d}f}" if d else f"{x:g}" for x in np.atleast_1d(v)) + ")"
 
     known: dict[tuple[str, int], list[str]] = {}
     for s in steps[:step]:
-        row = {"a": "h", "h": "h", "o": "y", "delta_o": "y", "delta_h": "h"}[s.name]
-        sym = {"a": "a", "h": "h", "o": "o", "delta_o": "δo", "delta_h": "δh"}[s.name]
-        known.setdefault((row, s.t), []).append(f"{sym} = {fmt(s.value)}")
+        known.setdefault((row_of[s.name], s.t), []).append(f"{symbol[s.name]} = {fmt(s.value)}")
     cur = steps[step - 1] if step else None
-    hl = [({"a": "h", "h": "h", "o": "y", "delta_o": "y", "delta_h": "h"}[cur.name], cur.t)] if cur else []
-    pos = draw_unfolded(ax, T, texts={("x", t): f"$\\mathbf{{x}}^{{({t})}}$ = {fmt(trace_x)}"
-                                      for t, trace_x in enumerate(trace.get("x", []), start=1)},
-                        highlight=hl, fontsize=8)
+    texts = {("x", t): f"$\\mathbf{{x}}^{{({t})}}$ {fmt(x, 0)}"
+             for t, x in enumerate(trace["x"], start=1)}
+    pos = draw_unfolded(ax, T, texts=texts, highlight=[(row_of[cur.name], cur.t)] if cur else [],
+                        fontsize=8, row_gap=2.0, step_gap=2.6, box_width=0.9)
     for (row, t), lines in known.items():
         x, y = pos[(row, t)]
-        dy = -0.27 if row == "h" else 0.27
-        va = "top" if row == "h" else "bottom"
-        if row == "h":
-            x += 0.0
-        ax.text(x + (0.0 if row == "y" else 0.0), y + dy, "\n".join(lines), ha="center", va=va,
-                fontsize=6.5, color="0.1", zorder=5, bbox=dict(fc="white", ec="0.7", pad=1.0, alpha=0.9))
+        below = row == "h"
+        ax.text(x, y + (-0.3 if below else 0.3), "\n".join(lines), ha="center",
+                va="top" if below else "bottom", fontsize=6.5, color="0.1", zorder=5,
+                bbox=dict(fc="white", ec="0.7", pad=1.0, alpha=0.9))
+    ax.set_ylim(-0.45, 2 * 2.0 + 1.0)
     return cur
 
 
@@ -664,3 +676,103 @@ def inverse_sigmoid_decay(i, k: float) -> np.ndarray:
         raise ValueError(f"k must be at least 1, got {k}")
     i = as_float_array(i, "i")
     return k / (k + np.exp(i / k))
+
+
+def next_value_loss(p_truth: float = 1.0) -> Callable:
+    r"""A ``loss_and_grads(params, S, rng)`` for :func:`nnbook.training.fit` that trains a network
+    to predict the next value of the sequences ``S`` (shape ``(T + 1, B, D)``).
+
+    The targets are ``S[1:]``; the inputs are built by :func:`scheduled_inputs` with probability
+    ``p_truth`` of feeding the true previous value (1: teacher forcing). The loss is the
+    sum-of-squares error over the steps, averaged over the ``B`` sequences
+    (:func:`nnbook.tasks.sequence_loss`).
+    """
+    from .tasks import sequence_loss
+
+    if not 0.0 <= float(p_truth) <= 1.0:
+        raise ValueError(f"p_truth must lie in [0, 1], got {p_truth}")
+    mean_sse = sequence_loss("rnn", loss_at="all")
+
+    def loss_and_grads(params, S, rng=None):
+        rng = np.random.default_rng(0) if rng is None else rng
+        X = scheduled_inputs(params, S[1:], S[0], p_truth, rng)
+        return mean_sse(params, X, S[1:])
+
+    return loss_and_grads
+
+
+def train_next_value(params: dict, S, epochs: int, optimizer, p_truth=1.0, batch_size: int = 16,
+                     clip: float | None = 1.0, seed: int = 0) -> np.ndarray:
+    r"""Train ``params`` in place to predict the next value of the sequences ``S``, one
+    :func:`nnbook.training.fit` epoch at a time so that the probability of feeding the truth can
+    follow a schedule (scheduled sampling, Bengio et al., 2015).
+
+    Parameters
+    ----------
+    params : dict
+        RNN parameters with ``Dx == Dy == D``; updated in place.
+    S : array_like, shape (T + 1, N, D)
+        Training sequences (e.g. :func:`sine_sequences`).
+    epochs : int
+    optimizer : nnbook.optimizers.Optimizer
+    p_truth : float or callable
+        The probability of feeding the true previous value, or ``p_truth(epoch)`` for epochs
+        ``0, 1, ...`` (e.g. ``lambda e: inverse_sigmoid_decay(e, k)``); 1 is teacher forcing.
+    batch_size, clip, seed
+        As in :func:`~nnbook.training.fit` (epoch ``e`` uses seed ``seed + e``).
+
+    Returns
+    -------
+    ndarray, shape (epochs,)
+        The mean mini-batch loss of every epoch.
+    """
+    from .training import fit
+
+    S = as_float_array(S, "S", ndim=(3,))
+    epochs = int(check_positive(epochs, "epochs", integer=True))
+    schedule = p_truth if callable(p_truth) else (lambda e: p_truth)
+    losses = np.empty(epochs)
+    for e in range(epochs):
+        log = fit(next_value_loss(float(schedule(e))), params, optimizer, (S,), 1, batch_size,
+                  batch_axis=1, seed=seed + e, clip=clip, progress=False)
+        losses[e] = log.loss[0]
+    return losses
+
+
+def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: tuple,
+                       epochs: int, batch_size: int | None = None, *, evaluate: Callable,
+                       **kwargs) -> tuple[np.ndarray, int | None]:
+    r""":func:`nnbook.training.fit` that stops quietly when training diverges.
+
+    ``evaluate(params) -> float`` is recorded before training and after every epoch. If the loss
+    or the parameters overflow, :func:`~nnbook.training.fit` (or the kernels it calls) raises a
+    :class:`ValueError`; this function then returns what was recorded so far and the epoch
+    (1-based) in which training diverged. Other errors propagate.
+
+    Returns
+    -------
+    values : ndarray, shape (n,)
+        ``evaluate`` before training and after each completed epoch.
+    diverged : int or None
+        The epoch in which training blew up, or None.
+    """
+    from .training import fit
+
+    values: list[float] = []
+
+    def record(p):
+        with np.errstate(over="ignore", invalid="ignore"):
+            values.append(float(evaluate(p)))
+        return {"value": values[-1]}
+
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fit(loss_and_grads, params, optimizer, data, epochs, batch_size, evaluate=record,
+                progress=False, **kwargs)
+    except ValueError as err:
+        blown = (not all(np.all(np.isfinite(p)) for p in params.values())
+                 or any(w in str(err) for w in ("inf", "NaN", "loss became")))
+        if not blown:
+            raise
+        return np.array(values), len(values)
+    return np.array(values), None

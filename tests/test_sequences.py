@@ -10,10 +10,11 @@ from nnbook import MLP  # noqa: E402
 from nnbook.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians  # noqa: E402
 from nnbook.sequences import (CONFIGURATIONS, bptt_steps, bptt_trace, configuration,  # noqa: E402
                               draw_bptt_step, draw_folded, draw_rnn_step, draw_unfolded,
-                              free_run, inverse_sigmoid_decay, jacobian_product,
-                              jacobian_product_norms, nonnormal_matrix, parameter_counts,
-                              scaled_orthogonal, scheduled_inputs, sine_sequences,
-                              spectral_radius, teacher_forcing_inputs, worked_example)
+                              fit_until_diverged, free_run, inverse_sigmoid_decay,
+                              jacobian_product, jacobian_product_norms, next_value_loss,
+                              nonnormal_matrix, parameter_counts, scaled_orthogonal,
+                              scheduled_inputs, sine_sequences, spectral_radius,
+                              teacher_forcing_inputs, train_next_value, worked_example)
 
 
 # ------------------------------------------------------------------ configurations and counts
@@ -278,3 +279,58 @@ def test_inverse_sigmoid_decay():
     assert eps[0] == pytest.approx(20 / 21) and np.all(np.diff(eps) < 0) and eps[-1] < 0.05
     with pytest.raises(ValueError, match="at least 1"):
         inverse_sigmoid_decay(3, 0.5)
+
+
+# ------------------------------------------------------------------ training helpers
+
+def test_next_value_loss_is_mean_bptt_and_matches_finite_differences():
+    from nnbook import gradcheck
+    params = rnn_params(1, 3, 1, seed=1)
+    S = sine_sequences(4, 6, seed=0)
+    f = next_value_loss(1.0)
+    E, grads = f(params, S)
+    E_ref, g_ref = rnn_bptt(params, S[:-1], S[1:])
+    assert E == pytest.approx(E_ref / 4)
+    np.testing.assert_allclose(grads["Whh"], g_ref["Whh"] / 4)
+    keys = list(params)
+    err = gradcheck(lambda arrs: (lambda r: (r[0], [r[1][k] for k in keys]))(
+        f(dict(zip(keys, arrs)), S)), [params[k] for k in keys])
+    assert err < 1e-8
+    with pytest.raises(ValueError, match="p_truth"):
+        next_value_loss(-0.1)
+
+
+def test_train_next_value_lowers_the_error_and_is_deterministic():
+    from nnbook import Adam
+    S = sine_sequences(16, 12, seed=0)
+    runs = []
+    for _ in range(2):
+        p = rnn_params(1, 6, 1, seed=0)
+        runs.append((train_next_value(p, S, 4, Adam(lr=0.02), p_truth=lambda e: 1.0 - 0.2 * e,
+                                      batch_size=8), p))
+    losses, p = runs[0]
+    assert losses.shape == (4,) and losses[-1] < losses[0]
+    np.testing.assert_array_equal(losses, runs[1][0])
+    np.testing.assert_array_equal(p["Whh"], runs[1][1]["Whh"])
+    with pytest.raises(ValueError, match="epochs"):
+        train_next_value(p, S, 0, Adam())
+
+
+def test_fit_until_diverged():
+    from nnbook import SGD
+    S = sine_sequences(32, 20, seed=0)
+
+    def ev(p):
+        return float(np.mean((rnn_forward(p, S[:-1])["y"] - S[1:]) ** 2))
+
+    p = rnn_params(1, 8, 1, seed=0)
+    vals, div = fit_until_diverged(next_value_loss(), p, SGD(lr=0.005), (S,), 3, 8,
+                                   evaluate=ev, batch_axis=1, clip=1.0)
+    assert div is None and vals.shape == (4,) and vals[-1] < vals[0]
+    p = rnn_params(1, 8, 1, seed=0)
+    vals, div = fit_until_diverged(next_value_loss(), p, SGD(lr=5.0), (S,), 20, 8,
+                                   evaluate=ev, batch_axis=1)
+    assert div is not None and 1 <= div <= 20 and len(vals) == div
+    with pytest.raises(ValueError, match="batch"):   # an ordinary error is not swallowed
+        fit_until_diverged(next_value_loss(), rnn_params(1, 8, 1), SGD(lr=0.1), (S,), 2, 0,
+                           evaluate=ev, batch_axis=1)
