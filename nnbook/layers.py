@@ -64,6 +64,11 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
+def _short(pair: tuple[int, int]):
+    """``(3, 3)`` -> ``3``; an unequal pair stays a pair (for short reprs)."""
+    return pair[0] if pair[0] == pair[1] else pair
+
+
 def _check_feature_maps(x: np.ndarray, name: str, channels: int | None = None) -> None:
     if x.ndim != 4:
         raise ValueError(f"{name} expects feature maps of shape (N, C, H, W), got shape {x.shape}")
@@ -126,8 +131,8 @@ class Conv2D(Layer):
         return (self.out_channels, output_size(h, kh, sh, ph), output_size(w, kw, sw, pw))
 
     def __repr__(self):
-        return (f"Conv2D({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding})")
+        k, st, pa = (_short(v) for v in (self.kernel_size, self.stride, self.padding))
+        return f"Conv2D({self.in_channels}, {self.out_channels}, {k}, stride={st}, padding={pa})"
 
 
 class ReLU(Layer):
@@ -183,7 +188,7 @@ class MaxPool2D(Layer):
         return (c, output_size(h, self.k[0], self.stride[0]), output_size(w, self.k[1], self.stride[1]))
 
     def __repr__(self):
-        return f"MaxPool2D(k={self.k}, stride={self.stride}, mode={self.mode!r})"
+        return f"MaxPool2D({_short(self.k)}, stride={_short(self.stride)}, mode={self.mode!r})"
 
 
 class Flatten(Layer):
