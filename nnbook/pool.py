@@ -89,38 +89,45 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
     return _pool_backward(np.ascontiguousarray(dy), x, kh, kw, sh, sw, m)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
-    N, C, H, W = x.shape
+    """Row by row: each output row starts from one window entry and takes the max, min or sum
+    with the other kh*kw - 1 entries across the whole row at once (a loop over j that vectorizes)."""
+    N, C = x.shape[0], x.shape[1]
     y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     scale = 1.0 / (kh * kw)
     for n in range(N):
         for c in range(C):
             for i in range(Ho):
+                h0 = i * sh
+                row = y[n, c, i]
+                src = x[n, c, h0]
                 for j in range(Wo):
-                    h0, w0 = i * sh, j * sw
-                    acc = x[n, c, h0, w0]
-                    if mode == 1:
-                        acc = 0.0
-                    for u in range(kh):
-                        for v in range(kw):
-                            val = x[n, c, h0 + u, w0 + v]
-                            if mode == 0:
-                                if val > acc:
-                                    acc = val
-                            elif mode == 2:
-                                if val < acc:
-                                    acc = val
-                            else:
-                                acc += val
-                    if mode == 1:
-                        acc *= scale
-                    y[n, c, i, j] = acc
+                    row[j] = src[j * sw]
+                for u in range(kh):
+                    src = x[n, c, h0 + u]
+                    for v in range(kw):
+                        if u == 0 and v == 0:
+                            continue
+                        if mode == 0:
+                            for j in range(Wo):
+                                row[j] = max(row[j], src[j * sw + v])
+                        elif mode == 2:
+                            for j in range(Wo):
+                                row[j] = min(row[j], src[j * sw + v])
+                        else:
+                            for j in range(Wo):
+                                row[j] += src[j * sw + v]
+                if mode == 1:
+                    for j in range(Wo):
+                        row[j] *= scale
     return y
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pool_backward(dy, x, kh, kw, sh, sw, mode):
+    """Window by window: find the first extreme entry again and add dy to it (or spread dy evenly).
+    (A row-at-a-time version like the forward kernel measured 2x slower here.)"""
     N, C, H, W = x.shape
     Ho, Wo = dy.shape[2], dy.shape[3]
     dx = np.zeros_like(x)
