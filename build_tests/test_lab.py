@@ -43,9 +43,13 @@ def test_every_chapter_has_a_reader_copy_without_glue_roles(copies):
     assert [p.name for p in written] == [p.name for p in reader_copies.toc_notebooks()]
     for path in written:
         nb = nbformat.read(path, as_version=4)
+        source = nbformat.read(ROOT / "book" / path.name, as_version=4)
+        n_figures = sum(bool(c.metadata.get("mystnb", {}).get("figure", {}).get("caption"))
+                        for c in source.cells)
+        assert sum(bool(c.metadata.get("nnbook_caption")) for c in nb.cells) == n_figures
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                raw = re.findall(r"\{glue(:\w+)?\}|\{solution-(start|end)\}", cell.source)
+                raw = re.findall(r"\{glue(:\w+)?\}|\{solution-(start|end)\}|\{numref\}", cell.source)
                 assert not raw, f"{path.name}: raw markup left: {raw[:3]}"
             else:
                 assert cell.outputs == []
@@ -162,6 +166,12 @@ def test_a_chapter_reads_like_the_book_in_jupyterlab(lab, copies):
         assert not raw, f"raw MyST markup in {len(raw)} of {len(texts)} markdown cells: {raw[:5]}"
         prose = "\n".join(texts)
         assert "Exercise" in prose and "Solution" in prose
+        assert re.search(r"Fig\. \d+\.\d+\.", prose), "no numbered figure caption"
+        labels = [c.metadata["mystnb"]["figure"]["name"]
+                  for c in nbformat.read(chapter, as_version=4).cells
+                  if c.metadata.get("mystnb", {}).get("figure", {}).get("name")]
+        unresolved = [label for label in labels if label in prose]
+        assert not unresolved, f"figure references shown as raw labels: {unresolved}"
         assert page.locator(".jp-MarkdownCell .katex").count() > 10, "math not typeset"
         assert page.locator(".jp-MarkdownCell .katex-error").count() == 0, "TeX error"
         # figures as images, the check cells collapsed

@@ -12,6 +12,9 @@ chapter with
 * sphinx-exercise's gated solutions (``solution-start`` ... ``solution-end``, which span several
   cells) turned into a bold "Solution" heading, the end marker dropped, since a directive cannot
   span notebook cells;
+* every figure's caption (kept in the cell's metadata, which JupyterLab does not show) added
+  below it as "**Fig. 1.2.** ...", and ``{numref}`` roles to figures replaced by the number the
+  HTML book gives them (read from the built page, when there is one);
 * the check cells (``remove-cell``) and the hidden-input cells (``hide-input``) collapsed, and a
   check cell marked by a first comment line, so that they stay out of the reader's way;
 * no outputs: the reader runs the chapter, and its experiments are live ipywidgets.
@@ -33,6 +36,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECK_MARK = "# Check cell (hidden in the book): asserts the numbers in the text."
 GLUE_ROLE = re.compile(r"\{glue(?::(text|md|))?\}`([^`<>]+?)(?::([^`:]*))?`")
 GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::(md|text|))?\}\s+(\S+)[^\n]*\n(?::[^\n]*\n)*```[ \t]*$", re.M)
+NUMREF = re.compile(r"\{numref\}`(?:([^`<]*?)\s*<)?([^`<>]+?)>?`")
+FIGURE_NUMBER = re.compile(r'<figure[^>]*\bid="([^"]+)".*?caption-number">([^<]+?)\s*<', re.S)
 SOLUTION_START = re.compile(r"^:::\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*:::[ \t]*$", re.M)
 SOLUTION_END = re.compile(r"^:::\{solution-end\}[^\n]*\n:::[ \t]*$", re.M)
 
@@ -107,15 +112,52 @@ def exercise_titles(nb) -> dict[str, str]:
     return {label: f"Exercise {k}" for k, label in enumerate(labels, start=1)}
 
 
-def reader_copy(source, executed, where: str = ""):
-    """The reader's copy of one chapter (a new notebook; ``source`` is left alone)."""
+def figure_numbers(page: pathlib.Path) -> dict[str, str]:
+    """label -> "Fig. 1.2" as the built HTML page numbers its figures (empty if not built)."""
+    return dict(FIGURE_NUMBER.findall(page.read_text())) if page.exists() else {}
+
+
+def fill_numrefs(text: str, numbers: dict[str, str]) -> str:
+    """``{numref}`fig-x``` -> "Fig. 1.2" (and ``{numref}`Figure %s <fig-x>``` -> "Figure 1.2")."""
+
+    def number(m: re.Match) -> str:
+        template, label = m.group(1), m.group(2).strip()
+        if label not in numbers:
+            return m.group(0)
+        if template:
+            return template.replace("%s", numbers[label].split()[-1])
+        return numbers[label]
+
+    return NUMREF.sub(number, text)
+
+
+def reader_copy(source, executed, where: str = "", figures: dict[str, str] | None = None):
+    """The reader's copy of one chapter (a new notebook; ``source`` is left alone).
+
+    ``figures`` maps figure labels to the HTML book's numbers (see :func:`figure_numbers`).
+    """
     values = glued_values(executed)
+    figures = figures or {}
     nb = copy.deepcopy(source)
     titles = exercise_titles(nb)
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "markdown":
+            cell.source = open_solutions(fill_numrefs(fill_glue(cell.source, values, where),
+                                                      figures), titles)
+            continue
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        if figure.get("caption"):
+            label = figures.get(figure.get("name", ""), "Figure")
+            cells.append(nbformat.v4.new_markdown_cell(
+                f"**{label}.** {fill_numrefs(figure['caption'], figures)}",
+                metadata={"nnbook_caption": True}))
+    nb.cells = cells
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = open_solutions(fill_glue(cell.source, values, where), titles)
-        elif cell.cell_type == "code":
+            continue
+        if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             tags = cell.metadata.get("tags", [])
             if "remove-cell" in tags or "hide-input" in tags:
@@ -127,8 +169,12 @@ def reader_copy(source, executed, where: str = ""):
 
 
 def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
-                        notebooks: list[pathlib.Path] | None = None) -> list[pathlib.Path]:
-    """Write ``out/book/<chapter>.ipynb`` for every notebook, from the build's executed copies."""
+                        notebooks: list[pathlib.Path] | None = None,
+                        site: pathlib.Path = ROOT / "_build" / "html") -> list[pathlib.Path]:
+    """Write ``out/book/<chapter>.ipynb`` for every notebook, from the build's executed copies.
+
+    ``site`` is the built HTML book, read only for the figure numbers.
+    """
     from jupyter_cache import get_cache
 
     if not cache.exists():
@@ -144,7 +190,8 @@ def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
                                     "the last build): run `make book` first") from err
         target = out / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(reader_copy(source, executed, path.name), target)
+        page = site / path.parent.name / f"{path.stem}.html"
+        nbformat.write(reader_copy(source, executed, path.name, figure_numbers(page)), target)
         written.append(target)
     return written
 
