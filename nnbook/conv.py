@@ -166,7 +166,7 @@ def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
-                r = (c * KH + u) * KW + v
+                crow = cols[(c * KH + u) * KW + v]
                 off = v - pw
                 jlo = min(Wo, max(0, -(off // sw)))          # first j with sw*j + off >= 0
                 jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))  # past the last j inside
@@ -175,15 +175,16 @@ def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
                         h = sh * i + u - ph
                         base = (n - n0) * P + i * Wo
                         if h < 0 or h >= H:
-                            for j in range(Wo):
-                                cols[r, base + j] = 0.0
+                            crow[base:base + Wo] = 0.0
+                            continue
+                        crow[base:base + jlo] = 0.0
+                        xrow = x[n, c, h]
+                        if sw == 1:  # a contiguous copy (vectorizes)
+                            crow[base + jlo:base + jhi] = xrow[jlo + off:jhi + off]
                         else:
-                            for j in range(jlo):
-                                cols[r, base + j] = 0.0
                             for j in range(jlo, jhi):
-                                cols[r, base + j] = x[n, c, h, sw * j + off]
-                            for j in range(jhi, Wo):
-                                cols[r, base + j] = 0.0
+                                crow[base + j] = xrow[sw * j + off]
+                        crow[base + jhi:base + Wo] = 0.0
 
 
 @njit(cache=True, inline="always")
@@ -194,17 +195,23 @@ def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
-                r = (c * KH + u) * KW + v
+                crow = dcols[(c * KH + u) * KW + v]
                 off = v - pw
                 jlo = min(Wo, max(0, -(off // sw)))
                 jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))
                 for n in range(n0, n1):
                     for i in range(Ho):
                         h = sh * i + u - ph
-                        if h >= 0 and h < H:
-                            base = (n - n0) * P + i * Wo
+                        if h < 0 or h >= H:
+                            continue
+                        base = (n - n0) * P + i * Wo
+                        xrow = dx[n, c, h]
+                        if sw == 1:
                             for j in range(jlo, jhi):
-                                dx[n, c, h, sw * j + off] += dcols[r, base + j]
+                                xrow[j + off] += crow[base + j]
+                        else:
+                            for j in range(jlo, jhi):
+                                xrow[sw * j + off] += crow[base + j]
 
 
 @njit(cache=True, nogil=True)
