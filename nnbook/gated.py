@@ -42,9 +42,9 @@ from typing import Mapping
 import numpy as np
 from numba import njit
 
-from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, check_output_loss, check_params,
+from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, check_output_loss, check_params,
                   check_sequence, check_state, check_targets, matmul_acc, output_loss_kernel,
-                  squeeze, use_blas)
+                  product, squeeze, use_blas, weight_grads)
 from ._checks import check_name
 
 __all__ = ["lstm_params", "lstm_forward", "lstm_bptt", "gru_params", "gru_forward", "gru_bptt",
@@ -106,7 +106,7 @@ def _lstm_states(Wx, Wh, b, X, h0, c0):
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 4
-    Z = np.dot(X.reshape(T * B, Dx), Wx.T).reshape(T, B, M)
+    Z = product(X.reshape(T * B, Dx), np.ascontiguousarray(Wx.T), B > 1).reshape(T, B, M)
     G = np.empty((T, B, M))
     C = np.empty((T, B, Dh))
     TC = np.empty((T, B, Dh))
@@ -124,11 +124,11 @@ def _lstm_states(Wx, Wh, b, X, h0, c0):
             for j in range(Dh):
                 g[j] = _sigmoid(z[j])
                 g[Dh + j] = _sigmoid(z[Dh + j])
-                g[2 * Dh + j] = math.tanh(z[2 * Dh + j])
+                g[2 * Dh + j] = _tanh(z[2 * Dh + j])
                 g[3 * Dh + j] = _sigmoid(z[3 * Dh + j])
                 c = g[Dh + j] * cp[bb, j] + g[j] * g[2 * Dh + j]
                 C[t, bb, j] = c
-                tc = math.tanh(c)
+                tc = _tanh(c)
                 TC[t, bb, j] = tc
                 H[t, bb, j] = g[3 * Dh + j] * tc
     return Z, G, C, TC, H
@@ -151,7 +151,7 @@ def _lstm_bptt_kernel(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss):
     Dx = X.shape[2]
     Dy = Why.shape[0]
     O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
-    dH = np.dot(D.reshape(T * B, Dy), Why).reshape(T, B, Dh)
+    dH = product(D.reshape(T * B, Dy), Why, B > 1).reshape(T, B, Dh)
     dC = np.empty((T, B, Dh))
     dZ = np.empty((T, B, M))
     ch = np.zeros((B, Dh))  # W_h^T dz(t+1): the part of dE/dh(t) from step t+1
@@ -176,14 +176,9 @@ def _lstm_bptt_kernel(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss):
         ch[:] = 0.0
         matmul_acc(dZ[t], Wh, ch, blas)
     dZ2 = dZ.reshape(T * B, M)
-    dWx = np.dot(dZ2.T, X.reshape(T * B, Dx))
-    dWh = np.dot(dZ[0].T, h0)
-    if T > 1:
-        dWh += np.dot(dZ2[B:].T, H.reshape(T * B, Dh)[: (T - 1) * B])
+    dWx, dWh, dWhy = weight_grads(dZ, dZ, X, H, D, h0)
     db = dZ2.sum(axis=0)
-    D2 = D.reshape(T * B, Dy)
-    dWhy = np.dot(D2.T, H.reshape(T * B, Dh))
-    dby = D2.sum(axis=0)
+    dby = D.reshape(T * B, Dy).sum(axis=0)
     return E, dWx, dWh, db, dWhy, dby, dH, dC, ch, cc
 
 
@@ -197,7 +192,7 @@ def _gru_states(Wx, Wh, bx, bh, X, h0):
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 3
-    GX = np.dot(X.reshape(T * B, Dx), Wx.T).reshape(T, B, M)
+    GX = product(X.reshape(T * B, Dx), np.ascontiguousarray(Wx.T), B > 1).reshape(T, B, M)
     R = np.empty((T, B, Dh))
     Zg = np.empty((T, B, Dh))
     N = np.empty((T, B, Dh))
@@ -217,7 +212,7 @@ def _gru_states(Wx, Wh, bx, bh, X, h0):
                 r = _sigmoid(gx[j] + bx[j] + gh[bb, j])
                 z = _sigmoid(gx[Dh + j] + bx[Dh + j] + gh[bb, Dh + j])
                 hn = gh[bb, 2 * Dh + j]
-                n = math.tanh(gx[2 * Dh + j] + bx[2 * Dh + j] + r * hn)
+                n = _tanh(gx[2 * Dh + j] + bx[2 * Dh + j] + r * hn)
                 R[t, bb, j] = r
                 Zg[t, bb, j] = z
                 N[t, bb, j] = n
@@ -243,7 +238,7 @@ def _gru_bptt_kernel(Wx, Wh, bx, bh, Why, by, X, Y, mask, h0, out, loss):
     Dx = X.shape[2]
     Dy = Why.shape[0]
     O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
-    dH = np.dot(D.reshape(T * B, Dy), Why).reshape(T, B, Dh)
+    dH = product(D.reshape(T * B, Dy), Why, B > 1).reshape(T, B, Dh)
     dGX = np.empty((T, B, M))  # dE/d(W_x x + b_x), blocks r, z, n
     dGH = np.empty((T, B, M))  # dE/d(W_h h(t-1) + b_h), blocks r, z, n
     carry = np.zeros((B, Dh))
@@ -268,15 +263,9 @@ def _gru_bptt_kernel(Wx, Wh, bx, bh, Why, by, X, Y, mask, h0, out, loss):
                 gh[2 * Dh + j] = dan * r
                 carry[bb, j] = dh * z
         matmul_acc(dGH[t], Wh, carry, blas)
-    dGX2 = dGX.reshape(T * B, M)
-    dGH2 = dGH.reshape(T * B, M)
-    dWx = np.dot(dGX2.T, X.reshape(T * B, Dx))
-    dWh = np.dot(dGH[0].T, h0)
-    if T > 1:
-        dWh += np.dot(dGH2[B:].T, H.reshape(T * B, Dh)[: (T - 1) * B])
-    D2 = D.reshape(T * B, Dy)
-    return (E, dWx, dWh, dGX2.sum(axis=0), dGH2.sum(axis=0), np.dot(D2.T, H.reshape(T * B, Dh)),
-            D2.sum(axis=0), dH, carry)
+    dWx, dWh, dWhy = weight_grads(dGX, dGH, X, H, D, h0)
+    return (E, dWx, dWh, dGX.reshape(T * B, M).sum(axis=0), dGH.reshape(T * B, M).sum(axis=0),
+            dWhy, D.reshape(T * B, Dy).sum(axis=0), dH, carry)
 
 
 # ----------------------------------------------------------------------------------------------
