@@ -20,7 +20,7 @@ import urllib.request
 import nbformat
 import pytest
 
-from conftest import CHROMIUM, FLAGS, ROOT
+from conftest import ROOT, launch
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import reader_copies  # noqa: E402
@@ -128,7 +128,7 @@ def test_a_chapter_reads_like_the_book_in_jupyterlab(lab, copies):
                    for c in nbformat.read(chapter, as_version=4).cells)
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
                    else (problems.append("request left the machine: " + r.request.url), r.abort()))

@@ -12,26 +12,20 @@ into the site (``nnbook.pdf``) so that the published book offers it.
 from __future__ import annotations
 
 import datetime
-import functools
 import html
-import http.server
 import io
-import os
 import pathlib
 import shutil
 import sys
-import threading
 
 import yaml
 from pypdf import PdfReader, PdfWriter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from browser import launch, serve  # noqa: E402
 from reader_copies import toc_files  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 INTERACTIVE_NOTE = "This figure is interactive in the HTML book: its controls redraw it there."
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 15mm 18mm 15mm; }
@@ -61,17 +55,6 @@ PREPARE_JS = """note => {
 def book_pages(root: pathlib.Path = ROOT) -> list[str]:
     """The HTML page of every file in ``_toc.yml``, in reading order."""
     return [f"{f}.html" for f in toc_files(root)]
-
-
-def _serve(site: pathlib.Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def _title_and_toc(title: str, author: str, entries: list[tuple[str, int]]) -> str:
@@ -107,11 +90,11 @@ def build_pdf(site: pathlib.Path, out: pathlib.Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    server, base = _serve(site)
+    server, base = serve(site)
     chapters: list[tuple[str, bytes]] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1000, "height": 1400})
             page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:"))
                        else r.abort())

@@ -2,16 +2,13 @@
 
     python scripts/screenshot.py SITE_DIR PAGE OUT_DIR
 """
-import functools
-import http.server
 import pathlib
 import sys
-import threading
 
 from playwright.sync_api import sync_playwright
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from browser import launch, serve  # noqa: E402
 
 
 def main(site, page_path, out):
@@ -19,16 +16,10 @@ def main(site, page_path, out):
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.png"):  # no stale tiles from a longer, earlier build
         old.unlink()
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-    handler = functools.partial(Quiet, directory=site)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    srv, base = serve(site)
     problems = []
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        b = launch(p)
         page = b.new_page(viewport={"width": 1200, "height": 1400})
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:"))
                    else (problems.append("outside request " + r.request.url), r.abort()))
