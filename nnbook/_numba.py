@@ -11,6 +11,7 @@ separate OpenBLAS) keep their threads. See "The kernel pattern" in ``DESIGN.md``
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (65536 * 4)
@@ -56,20 +57,33 @@ def single_threaded_blas(mnk: float = float("inf")):
                 c.set_num_threads(n)
 
 
-# Kernels split a batch over at most THREADS threads. 1 by default: on the shared 2-core machine a
-# split measured 0.9-1.4x the single-thread time (DESIGN.md); set 2 on a machine of your own.
-THREADS = 1
+# Kernels split a batch over at most THREADS threads, and only while the machine has a core to
+# spare: on the shared 2-core machine, under load, a split measured 1.3-1.7x the single-thread
+# wall time (each half waits for a contended core) for only 5-10% more CPU time (DESIGN.md).
+THREADS = 2
 SPLIT_WORK = 2_000_000  # ... and only when it costs at least this many multiply-adds
 _pool = None
+
+
+def spare_core() -> bool:
+    """Whether the machine looks idle enough for a second kernel thread (1-minute load average
+    at most the number of cores minus 1.5: this process's own thread and half a core of slack)."""
+    try:
+        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1.5
+    except (OSError, AttributeError):  # no load average on this platform
+        return False
 
 
 def split_batch(kernel, args: tuple, N: int, step: int = 1, work: float = float("inf")) -> list:
     """Run ``kernel(*args, lo, hi)`` over the batch ``[0, N)``, in two threads when it pays.
 
     The kernel must be ``@njit(nogil=True)`` and write only its own items ``lo..hi-1`` of any
-    shared output. The calling thread computes the first half and one pooled Python thread the
-    second (cut at a multiple of ``step``); both block on a lock while idle, so nothing spins
-    against OpenBLAS's or Numba's own threads (see ``DESIGN.md``).
+    shared output. Work of at least ``SPLIT_WORK`` with ``THREADS >= 2`` is cut in two halves (at a
+    multiple of ``step``); the halves run at the same time, the calling thread computing the first
+    and one pooled Python thread the second, when :func:`spare_core` says a core is free, and one
+    after the other otherwise. Either way the parts, and so every sum over them, are the same: the
+    results are bit-for-bit identical whatever the machine's load. Idle threads block on a lock;
+    nothing spins against OpenBLAS's or Numba's own threads (see ``DESIGN.md``).
 
     Returns
     -------
@@ -79,9 +93,11 @@ def split_batch(kernel, args: tuple, N: int, step: int = 1, work: float = float(
     global _pool
     if THREADS < 2 or N < 2 * step or work < SPLIT_WORK:
         return [kernel(*args, 0, N)]
+    mid = -(-(N // step) // 2) * step
+    if not spare_core():
+        return [kernel(*args, 0, mid), kernel(*args, mid, N)]
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
         _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="nnbook-kernel")
-    mid = -(-(N // step) // 2) * step
     second = _pool.submit(kernel, *args, mid, N)
     return [kernel(*args, 0, mid), second.result()]

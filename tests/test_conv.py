@@ -175,7 +175,8 @@ def test_matches_torch_and_its_autograd(dtype):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
     # the kernels work on a few images at a time, the batch split over threads; neither a shorter
-    # last chunk nor the split may change anything
+    # last chunk nor the split may change anything, and whether the halves of a split run at the
+    # same time (idle machine) or one after the other (busy machine) changes no bit
     import nnbook._numba
     import nnbook.conv
     monkeypatch.setattr(nnbook.conv, "CHUNK_COLUMNS", columns)
@@ -183,8 +184,15 @@ def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
     monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
     rng = np.random.default_rng(columns)
     x, w, b = rng.normal(size=(7, 2, 6, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
-    y = conv2d(x, w, b, stride=(1, 2), padding=1)
-    assert close(y, conv2d_direct(x, w, b, (1, 2), 1), np.float64)
-    dy = rng.normal(size=y.shape)
-    for g, r in zip(conv2d_backward(dy, x, w, (1, 2), 1), conv2d_direct_backward(dy, x, w, (1, 2), 1)):
-        assert close(g, r, np.float64)
+    results = []
+    for spare in (True, False):
+        monkeypatch.setattr(nnbook._numba, "spare_core", lambda: spare)
+        y = conv2d(x, w, b, stride=(1, 2), padding=1)
+        assert close(y, conv2d_direct(x, w, b, (1, 2), 1), np.float64)
+        dy = np.random.default_rng(0).normal(size=y.shape)
+        grads = conv2d_backward(dy, x, w, (1, 2), 1)
+        for g, r in zip(grads, conv2d_direct_backward(dy, x, w, (1, 2), 1)):
+            assert close(g, r, np.float64)
+        results.append((y, *grads))
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
