@@ -96,6 +96,10 @@ def _collect_corrections(app, doctree):
     env = app.env
     if not hasattr(env, "nnbook_corrections"):
         env.nnbook_corrections = {}
+    if any(True for _ in doctree.findall(errata_placeholder)):
+        # the copied corrections carry math that only arrives when the page is resolved; tell the
+        # math domain now, so that MathJax is loaded on the errata page
+        env.get_domain("math").data["has_equations"][env.docname] = True
     found = []
     for k, node in enumerate(_corrections_of(doctree), start=1):
         if not node["ids"]:

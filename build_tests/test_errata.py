@@ -58,3 +58,8 @@ def test_every_correction_box_has_an_anchor_and_a_title():
         for box in _soup(path).select("div.admonition.correction"):
             title = box.select_one(".admonition-title")
             assert title is not None and title.get_text().startswith("Correction"), path
+
+
+def test_errata_page_typesets_the_copied_math():
+    if "math notranslate" in (SITE / ERRATA).read_text():
+        assert "mathjax" in (SITE / ERRATA).read_text().lower(), "the errata page does not load MathJax"

@@ -257,7 +257,9 @@ class MLP:
 class Saturation:
     """How far the hidden units of a network sit in the flat tails of their activation.
 
-    One entry per hidden layer (layers 1..L-1). Attributes
+    One entry per hidden layer (layers 1..L-1).
+
+    Attributes
     ----------
     a_std : ndarray, shape (L-1,)
         Standard deviation of the pre-activations :math:`a^{(l)}_j` over patterns and units.
