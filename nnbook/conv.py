@@ -159,6 +159,15 @@ CHUNK_COLUMNS = 512
 
 
 @njit(cache=True, inline="always")
+def _columns_inside(v, sw, pw, W, Wo):
+    """For kernel column v: the offset ``off = v - pw`` and the range ``jlo <= j < jhi`` of output
+    columns whose input column ``sw*j + off`` lies inside the image (the rest read padding)."""
+    off = v - pw
+    jlo = min(Wo, max(0, -(off // sw)))
+    return off, jlo, max(jlo, min(Wo, (W - 1 - off) // sw + 1))
+
+
+@njit(cache=True, inline="always")
 def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
     """im2col of images n0..n1-1: cols[(c, u, v), (n - n0, i, j)] = padded x[n, c, sh*i+u, sw*j+v]."""
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
@@ -167,9 +176,7 @@ def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
         for u in range(KH):
             for v in range(KW):
                 crow = cols[(c * KH + u) * KW + v]
-                off = v - pw
-                jlo = min(Wo, max(0, -(off // sw)))          # first j with sw*j + off >= 0
-                jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))  # past the last j inside
+                off, jlo, jhi = _columns_inside(v, sw, pw, W, Wo)
                 for n in range(n0, n1):
                     for i in range(Ho):
                         h = sh * i + u - ph
@@ -196,9 +203,7 @@ def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
         for u in range(KH):
             for v in range(KW):
                 crow = dcols[(c * KH + u) * KW + v]
-                off = v - pw
-                jlo = min(Wo, max(0, -(off // sw)))
-                jhi = max(jlo, min(Wo, (W - 1 - off) // sw + 1))
+                off, jlo, jhi = _columns_inside(v, sw, pw, W, Wo)
                 for n in range(n0, n1):
                     for i in range(Ho):
                         h = sh * i + u - ph
