@@ -27,7 +27,10 @@ to the output; ``tests/test_attention.py`` checks each one against central diffe
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import as_float_array, check_positive
 from .activations import log_softmax, softmax
@@ -89,7 +92,7 @@ def _swap(X: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- attention
-def attention_logits(Q, K, scale=None) -> np.ndarray:
+def attention_logits(Q: ArrayLike, K: ArrayLike, scale: float | None = None) -> np.ndarray:
     r"""The scaled similarities :math:`s\,QK^\top` before the softmax.
 
     Parameters
@@ -107,7 +110,8 @@ def attention_logits(Q, K, scale=None) -> np.ndarray:
     return _scale(scale, Q.shape[-1]) * (Q @ _swap(K))
 
 
-def attention(Q, K, V, mask=None, scale=None) -> tuple[np.ndarray, np.ndarray]:
+def attention(Q: ArrayLike, K: ArrayLike, V: ArrayLike, mask: ArrayLike | None = None,
+              scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Scaled dot-product attention :math:`Y = \mathrm{softmax}(s\,QK^\top)\,V`.
 
     Parameters
@@ -146,7 +150,8 @@ def attention(Q, K, V, mask=None, scale=None) -> tuple[np.ndarray, np.ndarray]:
     return A @ V, A
 
 
-def attention_backward(dY, Q, K, V, A, scale=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def attention_backward(dY: ArrayLike, Q: ArrayLike, K: ArrayLike, V: ArrayLike, A: ArrayLike,
+                       scale: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Gradients of a loss through :func:`attention`, given :math:`\partial E/\partial Y`.
 
     With :math:`S = s\,QK^\top` and :math:`A = \mathrm{softmax}(S)` row by row:
@@ -214,7 +219,8 @@ def _sum_batch(X: np.ndarray, dZ: np.ndarray) -> np.ndarray:
     return X.reshape(-1, X.shape[-1]).T @ dZ.reshape(-1, dZ.shape[-1])
 
 
-def self_attention(X, Wq, Wk, Wv, mask=None) -> tuple[np.ndarray, np.ndarray]:
+def self_attention(X: ArrayLike, Wq: ArrayLike, Wk: ArrayLike, Wv: ArrayLike,
+                   mask: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Self-attention: queries, keys and values all come from the same tokens ``X``.
 
     :math:`Q = XW^{(q)}`, :math:`K = XW^{(k)}`, :math:`V = XW^{(v)}`, then :func:`attention`
@@ -238,7 +244,8 @@ def self_attention(X, Wq, Wk, Wv, mask=None) -> tuple[np.ndarray, np.ndarray]:
     return attention(X @ Wq, X @ Wk, X @ Wv, mask=mask)
 
 
-def self_attention_backward(dY, X, Wq, Wk, Wv, A):
+def self_attention_backward(dY: ArrayLike, X: ArrayLike, Wq: ArrayLike, Wk: ArrayLike,
+                            Wv: ArrayLike, A: ArrayLike) -> tuple[np.ndarray, ...]:
     r"""Gradients through :func:`self_attention` given :math:`\partial E/\partial Y`.
 
     Returns
@@ -282,7 +289,9 @@ def _check_mha(X, Wq, Wk, Wv, Wo, n_heads):
     return X, Wq, Wk, Wv, Wo, int(H)
 
 
-def multi_head_attention(X, Wq, Wk, Wv, Wo, n_heads: int, mask=None):
+def multi_head_attention(X: ArrayLike, Wq: ArrayLike, Wk: ArrayLike, Wv: ArrayLike, Wo: ArrayLike,
+                         n_heads: int, mask: ArrayLike | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
     r"""Multi-head self-attention: split into heads, attend, concatenate, project.
 
     The columns of :math:`XW^{(q)}`, :math:`XW^{(k)}`, :math:`XW^{(v)}` are cut into ``n_heads``
@@ -311,7 +320,9 @@ def multi_head_attention(X, Wq, Wk, Wv, Wo, n_heads: int, mask=None):
     return _merge_heads(heads) @ Wo, A
 
 
-def multi_head_attention_backward(dY, X, Wq, Wk, Wv, Wo, A, n_heads: int):
+def multi_head_attention_backward(dY: ArrayLike, X: ArrayLike, Wq: ArrayLike, Wk: ArrayLike,
+                                  Wv: ArrayLike, Wo: ArrayLike, A: ArrayLike,
+                                  n_heads: int) -> tuple[np.ndarray, ...]:
     r"""Gradients through :func:`multi_head_attention` given :math:`\partial E/\partial Y`.
 
     Returns
@@ -445,22 +456,23 @@ class SelfAttentionModel:
     def _embed(self, params, X):
         return params["emb"][X] + self.P
 
-    def forward(self, params: dict, X) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, params: dict, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Logits (B, T, n_tokens) and attention weights (B, n_heads, T, T) for tokens (B, T)."""
         X = self._tokens(X)
         Y, A = multi_head_attention(self._embed(params, X), params["Wq"], params["Wk"],
                                     params["Wv"], params["Wo"], self.n_heads)
         return Y + params["bo"], A
 
-    def predict(self, params: dict, X) -> np.ndarray:
+    def predict(self, params: dict, X: ArrayLike) -> np.ndarray:
         """The most probable token at every position, (B, T)."""
         return np.argmax(self.forward(params, X)[0], axis=-1)
 
-    def accuracy(self, params: dict, X, Y) -> tuple[float, float]:
+    def accuracy(self, params: dict, X: ArrayLike, Y: ArrayLike) -> tuple[float, float]:
         """Fraction of tokens right, and fraction of whole sequences right."""
         return _accuracy(self.predict(params, X), self._tokens(Y))
 
-    def loss_and_grads(self, params: dict, X, Y, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+    def loss_and_grads(self, params: dict, X: ArrayLike, Y: ArrayLike,
+                       rng=None) -> tuple[float, dict[str, np.ndarray]]:
         r"""Mean cross-entropy over all B*T positions, and its gradient for every parameter.
 
         Parameters
@@ -492,8 +504,8 @@ class SelfAttentionModel:
 
 
 # --------------------------------------------------------------------------- teaching helpers
-def draw_attention(ax, A, xlabels=None, ylabels=None, true=None, title: str | None = None,
-                   annotate: bool = False):
+def draw_attention(ax, A: ArrayLike, xlabels=None, ylabels=None, true: ArrayLike | None = None,
+                   title: str | None = None, annotate: bool = False):
     """Draw an attention matrix as a heat map (rows: queries/outputs, columns: keys/inputs).
 
     Parameters
@@ -567,7 +579,7 @@ def recurrent_cost(T_steps: int, n_in: int, n_hidden: int, n_out: int,
     return {"multiplications": int(mult), "sequential_steps": int(T_steps)}
 
 
-def best_time(fn, repeats: int = 5) -> float:
+def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Shortest wall time of ``repeats`` calls of ``fn()`` in seconds (timings are noisy: the
     minimum is the least disturbed by other work on the machine)."""
     import time
@@ -620,7 +632,7 @@ class ReadThenWriteLSTM:
         self._loss = sequence_loss("lstm", loss_at="all", output="softmax", loss="ce")
 
     def init(self, seed: int = 0, forget_bias: float = 1.0) -> dict[str, np.ndarray]:
-        """LSTM parameters with ``n_tokens + 1`` inputs and outputs (:func:`nnbook.tasks.init_model`)."""
+        """LSTM parameters, ``n_tokens + 1`` inputs and outputs (:func:`nnbook.tasks.init_model`)."""
         from .tasks import init_model
 
         V = self.n_tokens + 1
@@ -629,7 +641,7 @@ class ReadThenWriteLSTM:
     def _tokens(self, X) -> np.ndarray:
         return _check_tokens(X, self.T, self.n_tokens)
 
-    def inputs(self, X) -> np.ndarray:
+    def inputs(self, X: ArrayLike) -> np.ndarray:
         """One-hot inputs (2T, B, n_tokens + 1): the tokens, then T blanks."""
         X = self._tokens(X)
         B, T, V = X.shape[0], self.T, self.n_tokens
@@ -638,26 +650,27 @@ class ReadThenWriteLSTM:
         I[T:, :, V] = 1.0
         return I
 
-    def targets(self, Y) -> np.ndarray:
+    def targets(self, Y: ArrayLike) -> np.ndarray:
         """Class indices (2T, B): the blank while reading, then the target tokens."""
         Y = self._tokens(Y)
         return np.concatenate([np.full((self.T, Y.shape[0]), self.n_tokens), Y.T])
 
-    def loss_and_grads(self, params: dict, X, Y, rng=None) -> tuple[float, dict[str, np.ndarray]]:
+    def loss_and_grads(self, params: dict, X: ArrayLike, Y: ArrayLike,
+                       rng=None) -> tuple[float, dict[str, np.ndarray]]:
         """Cross-entropy over the 2T steps, averaged over the B sequences, and its gradients."""
         return self._loss(params, self.inputs(X), self.targets(Y))
 
-    def forward(self, params: dict, X) -> np.ndarray:
+    def forward(self, params: dict, X: ArrayLike) -> np.ndarray:
         """Output probabilities of the writing steps, (B, T, n_tokens + 1)."""
         from .tasks import predict
 
         y = predict("lstm", params, self.inputs(X), output="softmax", last=False)
         return np.swapaxes(y[self.T:], 0, 1)
 
-    def predict(self, params: dict, X) -> np.ndarray:
+    def predict(self, params: dict, X: ArrayLike) -> np.ndarray:
         """The most probable token at every output position, (B, T)."""
         return np.argmax(self.forward(params, X), axis=-1)
 
-    def accuracy(self, params: dict, X, Y) -> tuple[float, float]:
+    def accuracy(self, params: dict, X: ArrayLike, Y: ArrayLike) -> tuple[float, float]:
         """Fraction of tokens right, and fraction of whole sequences right."""
         return _accuracy(self.predict(params, X), self._tokens(Y))

@@ -237,7 +237,8 @@ def test_positional_encoding_values():
     assert P.shape == (50, 6)
     for i in range(3):
         w = 10000.0 ** (-2 * i / 6)
-        assert np.allclose(P[:, 2 * i], np.sin(t * w)) and np.allclose(P[:, 2 * i + 1], np.cos(t * w))
+        assert np.allclose(P[:, 2 * i], np.sin(t * w))
+        assert np.allclose(P[:, 2 * i + 1], np.cos(t * w))
     assert positional_encoding(4, 5).shape == (4, 5)
     with pytest.raises(ValueError, match="T must be positive"):
         positional_encoding(0, 4)
