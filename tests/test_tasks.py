@@ -124,3 +124,29 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="disagree"):
         train_sequence_model("rnn", train, (train[0][:, :, :1], train[1]), epochs=1)
     assert tasks.CELLS == ("rnn", "lstm", "gru")
+
+
+@pytest.mark.parametrize("cell", cells())
+def test_predict_and_state_grad_norms_agree_with_the_kernels(cell, small):
+    X, Y = small
+    params = init_model(cell, 2, 3, 1, seed=3)
+    _, _, bptt = tasks.cell_functions(cell)
+    every = predict(cell, params, X, last=False)
+    assert every.shape == (5, 3, 1)
+    assert np.array_equal(every[-1], predict(cell, params, X))
+    _, _, st = bptt(params, X, Y[0], loss_at="last", return_state_grads=True)
+    expect = np.mean([np.linalg.norm(st["dh"][:, b], axis=-1) for b in range(3)], axis=0)
+    assert np.allclose(state_grad_norms(cell, params, X, Y), expect)
+    # the gradient reaching the last state is W_hy^T (y_hat - y) for every cell
+    last = np.mean([np.linalg.norm(params["Why"].T @ (every[-1, b] - Y[0, b]))
+                    for b in range(3)])
+    assert np.isclose(state_grad_norms(cell, params, X, Y)[-1], last)
+
+
+def test_the_gated_cells_train_too():
+    if "lstm" not in cells():
+        pytest.skip("no LSTM kernels yet")
+    train, test = adding_problem(256, 4, seed=0), adding_problem(64, 4, seed=1)
+    r = train_sequence_model("lstm", train, test, Dh=4, epochs=3, lr=0.02, seed=0)
+    assert r.cell == "lstm" and r.test_mse.shape == (4,)
+    assert r.test_mse[-1] < r.test_mse[0]
