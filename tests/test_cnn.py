@@ -103,8 +103,15 @@ def test_digits_cnn_learns_at_a_small_budget():
     data = digits_images(seed=0)
     model = cnn.digits_cnn()
     assert model.shapes[-1] == (10,)
-    run = cnn.train_digits_cnn(model, data, Adam(3e-3), epochs=4, batch_size=32, seed=0)
+    run = cnn.train_digits_cnn(model, data, Adam(3e-3), epochs=4, batch_size=32, seed=0,
+                               snapshot=lambda p, e: (e, p["conv1.w"].copy()))
     assert run.test_accuracy > 0.85
+    assert [e for e, _ in run.snapshots] == [0, 1, 2, 3, 4]
+    assert np.array_equal(run.snapshots[-1][1], run.params["conv1.w"])
+    assert not np.array_equal(run.snapshots[0][1], run.snapshots[-1][1])
+    again = cnn.train_digits_cnn(cnn.digits_cnn(), data, Adam(3e-3), epochs=1, seed=0)
+    first = cnn.train_digits_cnn(cnn.digits_cnn(), data, Adam(3e-3), epochs=1, seed=0)
+    assert all(np.array_equal(again.params[k], first.params[k]) for k in first.params)  # seeded
     assert run.log.metrics["test_acc"].shape == (5,)
     assert run.log.metrics["train_loss"][-1] < run.log.metrics["train_loss"][0]
 
