@@ -8,8 +8,8 @@
 where :math:`\\tilde x` is ``x`` with ``padding`` zeros on each side. The output has
 ``output_size(H, KH, sh, ph)`` rows and ``output_size(W, KW, sw, pw)`` columns.
 
-How it is computed: a Numba kernel takes a few images at a time, gathers their receptive fields into
-the columns of a cache-sized matrix (*im2col*), and lets one BLAS product take every dot product
+How it is computed: a Numba kernel takes a few images (or a band of rows of a large image) at a
+time, gathers their receptive fields into the columns of a cache-sized matrix (*im2col*), and lets one BLAS product take every dot product
 with every filter; the backward pass runs the products transposed and scatters the column
 gradients back (*col2im*). See the
 "kernel pattern" section of ``DESIGN.md`` for the layout and threading decisions and the figures.
@@ -101,10 +101,11 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
     sh, sw, ph, pw, Ho, Wo = geo
     N, C = x.shape[:2]
     KH, KW = w.shape[2:]
-    G, mnk = _chunk(N, Ho * Wo), F * C * KH * KW * Ho * Wo
+    (G, R), mnk = _chunk(N, Ho, Wo), F * C * KH * KW * Ho * Wo
     y = np.empty((N, F, Ho, Wo), dtype=x.dtype)
-    with single_threaded_blas(mnk * G):
-        split_batch(_forward, (x, w.reshape(F, -1), b, y, KH, KW, sh, sw, ph, pw, G), N, G, mnk * N)
+    with single_threaded_blas(mnk * G * R / Ho):
+        split_batch(_forward, (x, w.reshape(F, -1), b, y, KH, KW, sh, sw, ph, pw, G, R), N, G,
+                    mnk * N)
     return y
 
 
@@ -140,19 +141,24 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
     if dy.shape != (N, F, Ho, Wo):
         raise ValueError(f"dy must have the output shape {(N, F, Ho, Wo)}, got {dy.shape}")
-    G, mnk = _chunk(N, Ho * Wo), F * C * KH * KW * Ho * Wo
+    (G, R), mnk = _chunk(N, Ho, Wo), F * C * KH * KW * Ho * Wo
     dx = np.zeros_like(x)
-    args = (np.ascontiguousarray(dy), x, w.reshape(F, -1), dx, KH, KW, sh, sw, ph, pw, G)
-    with single_threaded_blas(mnk * G):
+    args = (np.ascontiguousarray(dy), x, w.reshape(F, -1), dx, KH, KW, sh, sw, ph, pw, G, R)
+    with single_threaded_blas(mnk * G * R / Ho):
         parts = split_batch(_backward, args, N, G, 3 * mnk * N)
     dw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
     db = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
     return dx, dw.reshape(w.shape), db
 
 
-def _chunk(N: int, P: int) -> int:
-    """Images per chunk: about CHUNK_COLUMNS columns, so that a chunk's im2col block stays in cache."""
-    return max(1, min(N, CHUNK_COLUMNS // P))
+def _chunk(N: int, Ho: int, Wo: int) -> tuple[int, int]:
+    """Images G and output rows R per chunk: about CHUNK_COLUMNS output positions, so that a
+    chunk's im2col block stays in cache (several small images, or a band of rows of a large one)."""
+    G = max(1, min(N, CHUNK_COLUMNS // (Ho * Wo)))
+    if Ho * Wo <= 2 * CHUNK_COLUMNS:  # whole images (bands would only add overhead)
+        return G, Ho
+    bands = -(-Ho * Wo // CHUNK_COLUMNS)
+    return 1, -(-Ho // bands)
 
 
 CHUNK_COLUMNS = 512
@@ -168,19 +174,20 @@ def _columns_inside(v, sw, pw, W, Wo):
 
 
 @njit(cache=True, inline="always")
-def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
-    """im2col of images n0..n1-1: cols[(c, u, v), (n - n0, i, j)] = padded x[n, c, sh*i+u, sw*j+v]."""
+def _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo):
+    """im2col of output rows i0..i1-1 of images n0..n1-1:
+    cols[(c, u, v), (n - n0, i - i0, j)] = padded x[n, c, sh*i+u, sw*j+v]."""
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
-    P = Ho * Wo
+    P = (i1 - i0) * Wo
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
                 crow = cols[(c * KH + u) * KW + v]
                 off, jlo, jhi = _columns_inside(v, sw, pw, W, Wo)
                 for n in range(n0, n1):
-                    for i in range(Ho):
+                    for i in range(i0, i1):
                         h = sh * i + u - ph
-                        base = (n - n0) * P + i * Wo
+                        base = (n - n0) * P + (i - i0) * Wo
                         if h < 0 or h >= H:
                             crow[base:base + Wo] = 0.0
                             continue
@@ -195,21 +202,21 @@ def _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
 
 
 @njit(cache=True, inline="always")
-def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
+def _scatter(dcols, dx, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo):
     """col2im, the adjoint of :func:`_gather`: add each column entry back to its input pixel."""
     C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
-    P = Ho * Wo
+    P = (i1 - i0) * Wo
     for c in range(C):
         for u in range(KH):
             for v in range(KW):
                 crow = dcols[(c * KH + u) * KW + v]
                 off, jlo, jhi = _columns_inside(v, sw, pw, W, Wo)
                 for n in range(n0, n1):
-                    for i in range(Ho):
+                    for i in range(i0, i1):
                         h = sh * i + u - ph
                         if h < 0 or h >= H:
                             continue
-                        base = (n - n0) * P + i * Wo
+                        base = (n - n0) * P + (i - i0) * Wo
                         xrow = dx[n, c, h]
                         if sw == 1:
                             for j in range(jlo, jhi):
@@ -220,56 +227,57 @@ def _scatter(dcols, dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo):
 
 
 @njit(cache=True, nogil=True)
-def _forward(x, w2, b, y, KH, KW, sh, sw, ph, pw, G, lo, hi):
-    """y[lo:hi] = conv2d(x, w, b)[lo:hi]: per chunk of G images, im2col into a cache-sized block
-    and one product with the filters w2 (F, C*KH*KW)."""
+def _forward(x, w2, b, y, KH, KW, sh, sw, ph, pw, G, R, lo, hi):
+    """y[lo:hi] = conv2d(x, w, b)[lo:hi]: per chunk (G images, or R output rows of one image),
+    im2col into a cache-sized block and one product with the filters w2 (F, C*KH*KW)."""
     F, CKK = w2.shape
     Ho, Wo = y.shape[2], y.shape[3]
-    P = Ho * Wo
-    yr = y.reshape((y.shape[0], F, P))
-    cols = np.empty((CKK, G * P), dtype=x.dtype)
+    buf = np.empty(CKK * G * R * Wo, dtype=x.dtype)
     for n0 in range(lo, hi, G):
         n1 = min(hi, n0 + G)
-        if n1 - n0 < G:  # the last, shorter chunk
-            cols = np.empty((CKK, (n1 - n0) * P), dtype=x.dtype)
-        _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
-        out = np.dot(w2, cols)                                 # (F, g*P)
-        for n in range(n0, n1):
-            for f in range(F):
-                bf = b[f]
-                for p in range(P):
-                    yr[n, f, p] = out[f, (n - n0) * P + p] + bf
+        for i0 in range(0, Ho, R):
+            i1 = min(Ho, i0 + R)
+            P = (i1 - i0) * Wo
+            cols = buf[:CKK * (n1 - n0) * P].reshape((CKK, (n1 - n0) * P))
+            _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
+            out = np.dot(w2, cols)                                 # (F, g*P)
+            for n in range(n0, n1):
+                for f in range(F):
+                    bf = b[f]
+                    yrow = y[n, f].reshape(Ho * Wo)[i0 * Wo:i1 * Wo]
+                    for p in range(P):
+                        yrow[p] = out[f, (n - n0) * P + p] + bf
     return 0
 
 
 @njit(cache=True, nogil=True)
-def _backward(dy, x, w2, dx, KH, KW, sh, sw, ph, pw, G, lo, hi):
+def _backward(dy, x, w2, dx, KH, KW, sh, sw, ph, pw, G, R, lo, hi):
     """dx[lo:hi] and the images lo..hi-1's share of (dw (F, C*KH*KW), db), chunk by chunk:
     dw += dY cols^T, db += dY summed, and dcols = W^T dY scattered back into dx."""
     F, CKK = w2.shape
     Ho, Wo = dy.shape[2], dy.shape[3]
-    P = Ho * Wo
-    dyr = dy.reshape((dy.shape[0], F, P))
     dw = np.zeros((F, CKK), dtype=x.dtype)
     db = np.zeros(F, dtype=x.dtype)
     w2t = w2.T
-    cols = np.empty((CKK, G * P), dtype=x.dtype)
-    dyc = np.empty((F, G * P), dtype=x.dtype)
+    buf = np.empty(CKK * G * R * Wo, dtype=x.dtype)
+    dybuf = np.empty(F * G * R * Wo, dtype=x.dtype)
     for n0 in range(lo, hi, G):
         n1 = min(hi, n0 + G)
-        g = n1 - n0
-        if g < G:  # the last, shorter chunk
-            cols = np.empty((CKK, g * P), dtype=x.dtype)
-            dyc = np.empty((F, g * P), dtype=x.dtype)
-        _gather(x, cols, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
-        for f in range(F):
-            s = 0.0
-            for n in range(n0, n1):
-                for p in range(P):
-                    v = dyr[n, f, p]
-                    dyc[f, (n - n0) * P + p] = v
-                    s += v
-            db[f] += s
-        dw += np.dot(dyc, cols.T)
-        _scatter(np.dot(w2t, dyc), dx, n0, n1, KH, KW, sh, sw, ph, pw, Ho, Wo)
+        for i0 in range(0, Ho, R):
+            i1 = min(Ho, i0 + R)
+            P = (i1 - i0) * Wo
+            cols = buf[:CKK * (n1 - n0) * P].reshape((CKK, (n1 - n0) * P))
+            dyc = dybuf[:F * (n1 - n0) * P].reshape((F, (n1 - n0) * P))
+            _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
+            for f in range(F):
+                s = 0.0
+                for n in range(n0, n1):
+                    dyrow = dy[n, f].reshape(Ho * Wo)[i0 * Wo:i1 * Wo]
+                    for p in range(P):
+                        v = dyrow[p]
+                        dyc[f, (n - n0) * P + p] = v
+                        s += v
+                db[f] += s
+            dw += np.dot(dyc, cols.T)
+            _scatter(np.dot(w2t, dyc), dx, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
     return dw, db
