@@ -25,12 +25,13 @@ def site(tmp_path_factory):
     bs4 = pytest.importorskip("bs4")
     pytest.importorskip("myst_parser")
     src = tmp_path_factory.mktemp("errata-src")
+    # the book's theme: the extension sets theme options that other themes reject
     (src / "conf.py").write_text(
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT / '_ext')!r})\n"
         "extensions = ['myst_parser', 'nnbook_build']\n"
         "myst_enable_extensions = ['colon_fence', 'dollarmath']\n"
-        "root_doc = 'index'\nhtml_theme = 'sphinx_book_theme'\n")  # the book's theme (the extension sets its options)
+        "root_doc = 'index'\nhtml_theme = 'sphinx_book_theme'\n")
     (src / "index.md").write_text("# Book\n\n```{toctree}\nch2\nch1\nerrata\n```\n")
     (src / "ch1.md").write_text("# Chapter one\n\n" + BOX.format(title="one A", power=1)
                                 + "\ntext\n\n" + BOX.format(title="one B", power=2))
