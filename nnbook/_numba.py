@@ -1,12 +1,13 @@
-"""Shared plumbing of nnbook's Numba kernels: BLAS calls inside kernels stay on one thread.
+"""Shared plumbing of nnbook's Numba kernels: one-thread BLAS inside kernels, and a batch split.
 
 A kernel that calls ``np.dot`` inside ``@njit`` code goes through SciPy's OpenBLAS (Numba binds
-``scipy.linalg.cython_blas``), which by default starts one thread per core for any product bigger
-than about 64^3 / 4 multiply-adds. On a 2-core machine shared with other processes these threads
+``scipy.linalg.cython_blas``), which by default starts one thread per core for any product of more
+than 64^3 = 262144 multiply-adds. On a 2-core machine shared with other processes these threads
 spin and wait for each other (measured here: 25-55 ms instead of 1-2 ms for the same product), and
-they fight with Numba's own worker threads. The kernels therefore run their many small, cache-sized
+they fight with any other threads. The kernels therefore run their many small, cache-sized
 products on one thread, through :func:`single_threaded_blas`; the user's own NumPy products (NumPy's
-separate OpenBLAS) keep their threads. See "The kernel pattern" in ``DESIGN.md``.
+separate OpenBLAS) keep their threads. :func:`split_batch` uses the second core only when it is
+free, with threads that never spin. See "The kernel pattern in practice" in ``DESIGN.md``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import contextlib
 import os
 import threading
 
-# OpenBLAS computes a product on one thread anyway when m*n*k is at most this (65536 * 4)
+# OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
 
 _lock = threading.Lock()

@@ -9,10 +9,10 @@ where :math:`\\tilde x` is ``x`` with ``padding`` zeros on each side. The output
 ``output_size(H, KH, sh, ph)`` rows and ``output_size(W, KW, sw, pw)`` columns.
 
 How it is computed: a Numba kernel takes a few images (or a band of rows of a large image) at a
-time, gathers their receptive fields into the columns of a cache-sized matrix (*im2col*), and lets one BLAS product take every dot product
-with every filter; the backward pass runs the products transposed and scatters the column
-gradients back (*col2im*). See the
-"kernel pattern" section of ``DESIGN.md`` for the layout and threading decisions and the figures.
+time, gathers their receptive fields into the columns of a cache-sized matrix (*im2col*), and lets
+one BLAS product take every dot product with every filter; the backward pass runs the products
+transposed and scatters the column gradients back (*col2im*). ``DESIGN.md`` ("The kernel pattern
+in practice") gives the layout and threading decisions and the measured figures.
 """
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
         b = as_kernel_array(b, "b", ndim=1, dtype=x.dtype)
         if b.shape != (F,):
             raise ValueError(f"b must have shape ({F},) (one bias per filter), got {b.shape}")
+        b = np.ascontiguousarray(b)
     else:
         b = np.zeros(F, dtype=x.dtype)
     sh, sw, ph, pw, Ho, Wo = geo
@@ -146,8 +147,9 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     args = (np.ascontiguousarray(dy), x, w.reshape(F, -1), dx, KH, KW, sh, sw, ph, pw, G, R)
     with single_threaded_blas(mnk * G * R / Ho):
         parts = split_batch(_backward, args, N, G, 3 * mnk * N)
-    dw = parts[0][0] if len(parts) == 1 else parts[0][0] + parts[1][0]
-    db = parts[0][1] if len(parts) == 1 else parts[0][1] + parts[1][1]
+    dw, db = parts[0]
+    for dw_part, db_part in parts[1:]:  # the other half of a split batch
+        dw, db = dw + dw_part, db + db_part
     return dx, dw.reshape(w.shape), db
 
 
