@@ -89,7 +89,7 @@ def test_bad_input_raises_naming_the_problem(call, match):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("mode", MODES)
 def test_matches_torch_and_its_autograd(dtype, mode):
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
@@ -97,8 +97,9 @@ def test_matches_torch_and_its_autograd(dtype, mode):
     for seed in range(10):
         x, k, s = random_case(400 + seed, dtype, noncontiguous=seed % 2 == 1, ties=seed % 3 == 0)
         xt = torch.tensor(np.array(x), requires_grad=True)
-        op = F.max_pool2d if mode == "max" else F.avg_pool2d
-        yt = op(xt, k, s)
+        ops = {"max": F.max_pool2d, "avg": F.avg_pool2d,
+               "min": lambda a, k, s: -F.max_pool2d(-a, k, s)}  # torch has no min pooling
+        yt = ops[mode](xt, k, s)
         dy = np.random.default_rng(seed).normal(size=tuple(yt.shape)).astype(dtype)
         yt.backward(torch.tensor(dy))
         assert np.allclose(pool2d(x, k, s, mode), yt.detach().numpy(), rtol=tol, atol=tol)
