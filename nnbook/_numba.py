@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
@@ -27,7 +28,9 @@ def _controllers():
     if _scipy_blas is None:
         import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls; load it first)
         from threadpoolctl import ThreadpoolController
-        libs = ThreadpoolController().select(user_api="blas").lib_controllers
+        with warnings.catch_warnings():  # e.g. about two OpenMP runtimes loaded; not ours to fix
+            warnings.simplefilter("ignore")
+            libs = ThreadpoolController().select(user_api="blas").lib_controllers
         _scipy_blas = [c for c in libs if "scipy.libs" in c.filepath or "scipy/" in c.filepath
                        ] or list(libs)
     return _scipy_blas
