@@ -69,6 +69,15 @@ SPLIT_WORK = 2_000_000  # ... and only when it costs at least this many multiply
 _pool = None
 
 
+def _forget_pool():  # a forked child has none of its parent's threads: start a new pool there
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def spare_core() -> bool:
     """Whether the machine looks idle enough for a second kernel thread (1-minute load average
     at most the number of cores minus 1.5: this process's own thread and half a core of slack)."""
