@@ -118,16 +118,27 @@ def compare(cell, size, torch, rounds):
              (lambda: numpy_lstm(p, X, Y))}
     if torch is not None:
         impls["torch"] = torch_fn(torch, cell, p, X, Y)
-    E = {k: f()[0] for k, f in impls.items()}  # warm-up (compiles on a cold cache)
+    E, number = {}, {}
+    for k, f in impls.items():  # warm-up (compiles on a cold cache), sets the calls per timing
+        t0 = time.perf_counter()
+        E[k] = f()[0]
+        dt = time.perf_counter() - t0
+        if dt < 0.1:  # the first call may have compiled: time a second one
+            dt = timed(f)
+        number[k] = max(1, int(2e-3 / max(dt, 1e-7)))  # >= ~2 ms per timing
     assert max(abs(e - E["nnbook"]) for e in E.values()) <= 1e-9 * max(1.0, abs(E["nnbook"]))
-    # calls per timing: enough that one timing is >= ~2 ms
-    number = {k: max(1, int(2e-3 / max(timed(f), 1e-7))) for k, f in impls.items()}
     times = {k: [] for k in impls}
+    cpu = {k: [] for k in impls}
     for _ in range(rounds):
         for k, f in impls.items():
             n = number[k]
+            c0 = time.process_time()
             times[k].append(timed(lambda: [f() for _ in range(n)]) / n)
-    return {k: statistics.median(v) for k, v in times.items()}
+            cpu[k].append((time.process_time() - c0) / n)
+    return ({k: statistics.median(v) for k, v in times.items()},
+            {k: statistics.median(v) for k, v in cpu.items()})
+
+
 
 
 FIRST_CALL = """
@@ -172,19 +183,20 @@ def main() -> None:
         torch = None
         print("PyTorch not installed: no comparison (pip install torch==2.13.0 to add one)")
     rounds = 5 if quick else 15
-    print("forward + full BPTT (sse, Dy = 1, float64); medians of interleaved rounds; "
-          "PyTorch with 2 threads")
-    print(f"{'cell':5} {'(Dx, Dh, T, B)':>18} {'nnbook':>10} {'NumPy loop':>11} {'PyTorch':>10}"
-          f" {'nnbook/NumPy':>13} {'nnbook/PyTorch':>15} {'target':>7}")
+    print("forward + full BPTT (sse, Dy = 1, float64); medians of interleaved rounds, wall time "
+          "(CPU time of the process in brackets); PyTorch with 2 threads")
+    print(f"{'cell':5} {'(Dx, Dh, T, B)':>18} {'nnbook ms':>18} {'NumPy loop ms':>20} "
+          f"{'PyTorch ms':>20} {'/NumPy':>7} {'/PyTorch':>15} {'target':>7}")
     for cell, cases in (("rnn", RNN_CASES), ("lstm", LSTM_CASES)):
         for size in cases:
-            r = compare(cell, size, torch, max(3, rounds // (10 if size[3] > 1 else 1)))
-            tt = r.get("torch")
-            print(f"{cell:5} {str(size):>18} {r['nnbook'] * 1e3:8.3f}ms {r['numpy'] * 1e3:9.3f}ms "
-                  + (f"{tt * 1e3:8.3f}ms" if tt else f"{'-':>10}")
-                  + f" {r['nnbook'] / r['numpy']:13.3f}"
-                  + (f" {r['nnbook'] / tt:15.3f}" if tt else f"{'-':>16}")
-                  + f" {'<= ' + str(TARGETS[(cell, min(size[3], 32))]):>7}", flush=True)
+            wall, cpu = compare(cell, size, torch, 3 if size[3] > 1 else rounds)
+            cols = [f"{wall[k] * 1e3:9.3f} ({cpu[k] * 1e3:8.3f})" if k in wall else f"{'-':>20}"
+                    for k in ("nnbook", "numpy", "torch")]
+            vs_torch = (f"{wall['nnbook'] / wall['torch']:6.3f} ({cpu['nnbook'] / cpu['torch']:5.3f})"
+                        if "torch" in wall else "-")
+            print(f"{cell:5} {str(size):>18} {cols[0]:>18} {cols[1]:>20} {cols[2]:>20} "
+                  f"{wall['nnbook'] / wall['numpy']:7.3f} {vs_torch:>15} "
+                  f"{'<= ' + str(TARGETS[(cell, min(size[3], 32))]):>7}", flush=True)
     print("\nfirst call in a new process, Numba cache warm (import nnbook, then the call):")
     for name, (imp, call) in first_calls().items():
         print(f"  {name:16} import {imp:6.3f} s   first call {call:6.3f} s   (target < 0.3 s)")

@@ -42,10 +42,10 @@ from typing import Mapping
 import numpy as np
 from numba import njit
 
-from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, check_output_loss, check_params,
-                  check_sequence, check_state, check_targets, matmul_acc, output_loss_kernel,
-                  product, squeeze, use_blas, weight_grads)
 from ._checks import check_name
+from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, blas_guard, check_output_loss,
+                  check_params, check_sequence, check_state, check_targets, matmul_acc,
+                  output_loss_kernel, product, squeeze, use_blas, weight_grads)
 
 __all__ = ["lstm_params", "lstm_forward", "lstm_bptt", "gru_params", "gru_forward", "gru_bptt",
            "LSTM_SHAPES", "GRU_SHAPES"]
@@ -306,8 +306,9 @@ def lstm_forward(params: Mapping[str, np.ndarray], X, h0=None, c0=None,
     """
     p, s, X, single, (h0, c0) = _prepare(params, LSTM_SHAPES, "LSTM", X,
                                          (("h0", h0), ("c0", c0)))
-    Z, G, C, H, O, Yh = _lstm_forward_kernel(p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X, h0,
-                                             c0, _out_code(output))
+    with blas_guard(X, 4 * s["Dh"], s["Dh"]):
+        Z, G, C, H, O, Yh = _lstm_forward_kernel(p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X,
+                                                 h0, c0, _out_code(output))
     Dh = s["Dh"]
     Z, G = squeeze(Z, single), squeeze(G, single)
     return {"z": Z, "gates": G, "i": G[..., :Dh], "f": G[..., Dh:2 * Dh],
@@ -353,8 +354,9 @@ def lstm_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, c0=None,
                                          (("h0", h0), ("c0", c0)))
     out, lcode = check_output_loss(output, loss)
     Yf, mask = check_targets(Y, X.shape[0], X.shape[1], s["Dy"], single, lcode, loss_at)
-    E, dWx, dWh, db, dWhy, dby, dH, dC, dh0, dc0 = _lstm_bptt_kernel(
-        p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X, Yf, mask, h0, c0, out, lcode)
+    with blas_guard(X, 4 * s["Dh"], s["Dh"]):
+        E, dWx, dWh, db, dWhy, dby, dH, dC, dh0, dc0 = _lstm_bptt_kernel(
+            p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X, Yf, mask, h0, c0, out, lcode)
     grads = {"Wx": dWx, "Wh": dWh, "b": db, "Why": dWhy, "by": dby}
     if return_state_grads:
         return E, grads, {"dh": squeeze(dH, single), "dc": squeeze(dC, single),
@@ -381,8 +383,9 @@ def gru_forward(params: Mapping[str, np.ndarray], X, h0=None, output: str = "ide
         (what the reset gate scales); ``h``: states; all (T, [B,] Dh); ``o``, ``y``: (T, [B,] Dy).
     """
     p, s, X, single, (h0,) = _prepare(params, GRU_SHAPES, "GRU", X, (("h0", h0),))
-    R, Zg, N, HN, H, O, Yh = _gru_forward_kernel(p["Wx"], p["Wh"], p["bx"], p["bh"], p["Why"],
-                                                 p["by"], X, h0, _out_code(output))
+    with blas_guard(X, 3 * s["Dh"], s["Dh"]):
+        R, Zg, N, HN, H, O, Yh = _gru_forward_kernel(p["Wx"], p["Wh"], p["bx"], p["bh"],
+                                                     p["Why"], p["by"], X, h0, _out_code(output))
     return {k: squeeze(v, single) for k, v in
             zip(("r", "z", "n", "hn", "h", "o", "y"), (R, Zg, N, HN, H, O, Yh))}
 
@@ -414,8 +417,9 @@ def gru_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, output: str = "ide
     p, s, X, single, (h0,) = _prepare(params, GRU_SHAPES, "GRU", X, (("h0", h0),))
     out, lcode = check_output_loss(output, loss)
     Yf, mask = check_targets(Y, X.shape[0], X.shape[1], s["Dy"], single, lcode, loss_at)
-    E, dWx, dWh, dbx, dbh, dWhy, dby, dH, dh0 = _gru_bptt_kernel(
-        p["Wx"], p["Wh"], p["bx"], p["bh"], p["Why"], p["by"], X, Yf, mask, h0, out, lcode)
+    with blas_guard(X, 3 * s["Dh"], s["Dh"]):
+        E, dWx, dWh, dbx, dbh, dWhy, dby, dH, dh0 = _gru_bptt_kernel(
+            p["Wx"], p["Wh"], p["bx"], p["bh"], p["Why"], p["by"], X, Yf, mask, h0, out, lcode)
     grads = {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh, "Why": dWhy, "by": dby}
     if return_state_grads:
         return E, grads, {"dh": squeeze(dH, single), "dh0": dh0[0] if single else dh0}

@@ -38,6 +38,7 @@ handling, output layer and loss, stable sigmoid/tanh loops).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Mapping
 
@@ -45,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import as_float_array, check_name
+from ._numba import single_threaded_blas
 
 __all__ = ["rnn_params", "rnn_forward", "rnn_bptt", "state_jacobians", "RNN_SHAPES",
            "ACTIVATION_CODES", "OUTPUT_LOSS"]
@@ -201,6 +203,15 @@ def check_targets(Y, T: int, B: int, Dy: int, single: bool, loss: int,
 def squeeze(arr: np.ndarray, single: bool) -> np.ndarray:
     """Drop the batch axis (axis 1) of a kernel result when the input was one sequence."""
     return arr[:, 0] if single else arr
+
+
+def blas_guard(X: np.ndarray, M: int, Dh: int):
+    """Context for a kernel call: a batch (B > 1) calls SciPy's BLAS, kept on one thread there
+    (:func:`nnbook._numba.single_threaded_blas`); one sequence calls no BLAS at all."""
+    T, B = X.shape[:2]
+    if B == 1:
+        return contextlib.nullcontext()
+    return single_threaded_blas(float(T * B) * M * max(Dh, X.shape[2]))
 
 
 def rnn_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0) -> dict:
@@ -524,8 +535,9 @@ def rnn_forward(params: Mapping[str, np.ndarray], X, h0=None, activation: str = 
     """
     p, s, X, single, h0, act = _prepare(params, X, h0, activation)
     out = _OUTPUT_CODES[check_name(output, _OUTPUT_CODES, "output")]
-    A, H, O, Yh = _rnn_forward_kernel(p["Wxh"], p["Whh"], p["Why"], p["bh"], p["by"], X, h0,
-                                      act, out)
+    with blas_guard(X, s["Dh"], s["Dh"]):
+        A, H, O, Yh = _rnn_forward_kernel(p["Wxh"], p["Whh"], p["Why"], p["bh"], p["by"], X, h0,
+                                          act, out)
     return {"a": squeeze(A, single), "h": squeeze(H, single), "o": squeeze(O, single),
             "y": squeeze(Yh, single)}
 
@@ -578,8 +590,9 @@ def rnn_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, activation: str = 
     out, lcode = check_output_loss(output, loss)
     T, B = X.shape[:2]
     Yf, mask = check_targets(Y, T, B, s["Dy"], single, lcode, loss_at)
-    E, dWxh, dWhh, dWhy, dbh, dby, dH, dh0 = _rnn_bptt_kernel(
-        p["Wxh"], p["Whh"], p["Why"], p["bh"], p["by"], X, Yf, mask, h0, act, out, lcode)
+    with blas_guard(X, s["Dh"], s["Dh"]):
+        E, dWxh, dWhh, dWhy, dbh, dby, dH, dh0 = _rnn_bptt_kernel(
+            p["Wxh"], p["Whh"], p["Why"], p["bh"], p["by"], X, Yf, mask, h0, act, out, lcode)
     grads = {"Wxh": dWxh, "Whh": dWhh, "Why": dWhy, "bh": dbh, "by": dby}
     if return_state_grads:
         return E, grads, {"dh": squeeze(dH, single), "dh0": dh0[0] if single else dh0}
@@ -605,7 +618,8 @@ def state_jacobians(params: Mapping[str, np.ndarray], X, h0=None,
         Entry ``[t - 1, i, j]`` is :math:`\partial h_i^{(t)}/\partial h_j^{(t-1)}`.
     """
     p, s, X, single, h0, act = _prepare(params, X, h0, activation)
-    A, H = _rnn_states(p["Wxh"], p["Whh"], p["bh"], X, h0, act)
+    with blas_guard(X, s["Dh"], s["Dh"]):
+        A, H = _rnn_states(p["Wxh"], p["Whh"], p["bh"], X, h0, act)
     if act == 0:
         fp = 1.0 - H ** 2
     elif act == 1:
