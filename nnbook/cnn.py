@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_name, check_positive, int_pair
 from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
-                     check_labels)
+                     check_labels, softmax_cross_entropy)
 
 __all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
            "equivariance_gap", "kernel_gradient_terms", "digits_cnn", "accuracy",
@@ -290,7 +290,6 @@ def train_digits_cnn(model: Sequential, data: tuple, optimizer, epochs: int, bat
 
     def evaluate(p):
         ltr, lte = model.forward(p, Xtr)[0], model.forward(p, Xte)[0]
-        from .layers import softmax_cross_entropy
         return {"train_loss": softmax_cross_entropy(ltr, ytr)[0],
                 "train_acc": accuracy(ytr, ltr.argmax(1)),
                 "test_loss": softmax_cross_entropy(lte, yte)[0],
