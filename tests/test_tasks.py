@@ -8,15 +8,6 @@ from nnbook.tasks import (ADDING_BASELINE_MSE, CELLS, adding_problem, init_model
                           sequence_loss, state_grad_norms, train_sequence_model)
 
 
-def cells():
-    """The cells whose kernels exist (the gated ones land in nnbook.gated)."""
-    try:
-        import nnbook.gated  # noqa: F401
-        return list(CELLS)
-    except ImportError:  # pragma: no cover
-        return ["rnn"]
-
-
 # ---------------------------------------------------------------------------------- adding problem
 def test_adding_problem_marks_one_step_in_each_half_and_sums_them():
     T, n = 9, 200
@@ -58,7 +49,7 @@ def small():
     return X, y[None]
 
 
-@pytest.mark.parametrize("cell", cells())
+@pytest.mark.parametrize("cell", CELLS)
 def test_sequence_loss_is_the_batch_mean_and_its_gradient_checks(cell, small):
     X, Y = small
     params = init_model(cell, 2, 3, 1, seed=1)
@@ -96,8 +87,6 @@ def test_state_grad_norms_match_the_jacobian_product_for_the_rnn(small):
 
 
 def test_init_model_sets_the_lstm_forget_bias():
-    if "lstm" not in cells():
-        pytest.skip("no LSTM kernels yet")
     p = init_model("lstm", 2, 3, 1, forget_bias=2.5)
     assert np.all(p["b"][3:6] == 2.5) and not np.all(p["b"][:3] == 2.5)
 
@@ -126,7 +115,7 @@ def test_bad_input_is_named():
     assert tasks.CELLS == ("rnn", "lstm", "gru")
 
 
-@pytest.mark.parametrize("cell", cells())
+@pytest.mark.parametrize("cell", CELLS)
 def test_predict_and_state_grad_norms_agree_with_the_kernels(cell, small):
     X, Y = small
     params = init_model(cell, 2, 3, 1, seed=3)
@@ -144,8 +133,6 @@ def test_predict_and_state_grad_norms_agree_with_the_kernels(cell, small):
 
 
 def test_the_gated_cells_train_too():
-    if "lstm" not in cells():
-        pytest.skip("no LSTM kernels yet")
     train, test = adding_problem(256, 4, seed=0), adding_problem(64, 4, seed=1)
     r = train_sequence_model("lstm", train, test, Dh=4, epochs=3, lr=0.02, seed=0)
     assert r.cell == "lstm" and r.test_mse.shape == (4,)
