@@ -91,7 +91,11 @@ def fill_glue(text: str, values: dict[str, dict], where: str = "") -> str:
         if kind == "md":  # a block of its own (a table must not continue a paragraph)
             md = data.get("text/markdown", data.get("text/plain", ""))
             return f"\n{md.strip()}\n" if m.re is GLUE_DIRECTIVE else md
-        return format_plain_text(data["text/plain"], fmt)
+        try:
+            return format_plain_text(data["text/plain"], fmt)
+        except ValueError as err:  # the HTML build warns (and -W fails) on the same value
+            raise ValueError(f"{where}: glued {name!r} = {data['text/plain']!r} does not "
+                             f"format as {fmt!r}: {err}") from err
 
     return GLUE_ROLE.sub(value, GLUE_DIRECTIVE.sub(value, text))
 
