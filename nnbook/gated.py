@@ -44,8 +44,8 @@ from numba import njit
 
 from ._checks import check_name
 from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, blas_guard, check_output_loss,
-                  check_params, check_sequence, check_state, check_targets, matmul_acc,
-                  output_loss_kernel, product, squeeze, use_blas, weight_grads)
+                  check_params, check_sequence, check_state, check_targets, input_projection,
+                  matmul_acc, output_backward, outputs, squeeze, use_blas, weight_grads)
 
 __all__ = ["lstm_params", "lstm_forward", "lstm_bptt", "gru_params", "gru_forward", "gru_bptt",
            "LSTM_SHAPES", "GRU_SHAPES"]
@@ -106,7 +106,7 @@ def _lstm_states(Wx, Wh, b, X, h0, c0):
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 4
-    Z = product(X.reshape(T * B, Dx), np.ascontiguousarray(Wx.T), B > 1).reshape(T, B, M)
+    Z = input_projection(X, Wx)
     G = np.empty((T, B, M))
     C = np.empty((T, B, Dh))
     TC = np.empty((T, B, Dh))
@@ -137,9 +137,7 @@ def _lstm_states(Wx, Wh, b, X, h0, c0):
 @njit(cache=True)
 def _lstm_forward_kernel(Wx, Wh, b, Why, by, X, h0, c0, out):
     Z, G, C, TC, H = _lstm_states(Wx, Wh, b, X, h0, c0)
-    T, B, Dh = H.shape
-    O, Yh, E, D = output_loss_kernel(H, Why, by, np.zeros((T, B, Why.shape[0])), np.zeros(T),
-                                     out, 0)
+    O, Yh = outputs(H, Why, by, out)
     return Z, G, C, H, O, Yh
 
 
@@ -150,8 +148,7 @@ def _lstm_bptt_kernel(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss):
     M = 4 * Dh
     Dx = X.shape[2]
     Dy = Why.shape[0]
-    O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
-    dH = product(D.reshape(T * B, Dy), Why, B > 1).reshape(T, B, Dh)
+    E, D, dH = output_backward(H, Why, by, Y, mask, out, loss)
     dC = np.empty((T, B, Dh))
     dZ = np.empty((T, B, M))
     ch = np.zeros((B, Dh))  # W_h^T dz(t+1): the part of dE/dh(t) from step t+1
@@ -192,7 +189,7 @@ def _gru_states(Wx, Wh, bx, bh, X, h0):
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 3
-    GX = product(X.reshape(T * B, Dx), np.ascontiguousarray(Wx.T), B > 1).reshape(T, B, M)
+    GX = input_projection(X, Wx)
     R = np.empty((T, B, Dh))
     Zg = np.empty((T, B, Dh))
     N = np.empty((T, B, Dh))
@@ -224,9 +221,7 @@ def _gru_states(Wx, Wh, bx, bh, X, h0):
 @njit(cache=True)
 def _gru_forward_kernel(Wx, Wh, bx, bh, Why, by, X, h0, out):
     R, Zg, N, HN, H = _gru_states(Wx, Wh, bx, bh, X, h0)
-    T, B, Dh = H.shape
-    O, Yh, E, D = output_loss_kernel(H, Why, by, np.zeros((T, B, Why.shape[0])), np.zeros(T),
-                                     out, 0)
+    O, Yh = outputs(H, Why, by, out)
     return R, Zg, N, HN, H, O, Yh
 
 
@@ -237,8 +232,7 @@ def _gru_bptt_kernel(Wx, Wh, bx, bh, Why, by, X, Y, mask, h0, out, loss):
     M = 3 * Dh
     Dx = X.shape[2]
     Dy = Why.shape[0]
-    O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
-    dH = product(D.reshape(T * B, Dy), Why, B > 1).reshape(T, B, Dh)
+    E, D, dH = output_backward(H, Why, by, Y, mask, out, loss)
     dGX = np.empty((T, B, M))  # dE/d(W_x x + b_x), blocks r, z, n
     dGH = np.empty((T, B, M))  # dE/d(W_h h(t-1) + b_h), blocks r, z, n
     carry = np.zeros((B, Dh))

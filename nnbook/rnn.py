@@ -475,11 +475,39 @@ def weight_grads(dGX, dGH, X, H, D, h0):
 
 
 @njit(cache=True)
+def input_projection(X, Wx):
+    """``X @ Wx.T`` for every step at once, (T, B, M): the part of each step's pre-activation that
+    does not depend on the state, computed as one product before the time loop."""
+    T, B, Dx = X.shape
+    M = Wx.shape[0]
+    return product(X.reshape(T * B, Dx), np.ascontiguousarray(Wx.T), B > 1).reshape(T, B, M)
+
+
+@njit(cache=True)
+def outputs(H, Why, by, out):
+    """Output pre-activations and outputs (T, B, Dy) of states ``H`` (no targets, no error)."""
+    T, B, Dh = H.shape
+    O, Yh, E, D = output_loss_kernel(H, Why, by, np.zeros((T, B, Why.shape[0])), np.zeros(T),
+                                     out, 0)
+    return O, Yh
+
+
+@njit(cache=True)
+def output_backward(H, Why, by, Y, mask, out, loss):
+    """Output layer, error and ``dE/dh(t)`` through each step's own output, for every step at
+    once: returns ``(E, D, dH)`` with the output deltas ``D`` (T, B, Dy) and ``dH`` (T, B, Dh)."""
+    T, B, Dh = H.shape
+    O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
+    dH = product(D.reshape(T * B, Why.shape[0]), Why, B > 1).reshape(T, B, Dh)
+    return E, D, dH
+
+
+@njit(cache=True)
 def _rnn_states(Wxh, Whh, bh, X, h0, act):
     """Forward recurrence: pre-activations ``A`` and states ``H``, both (T, B, Dh)."""
     T, B, Dx = X.shape
     Dh = Whh.shape[0]
-    A = product(X.reshape(T * B, Dx), np.ascontiguousarray(Wxh.T), B > 1).reshape(T, B, Dh)
+    A = input_projection(X, Wxh)
     H = np.empty((T, B, Dh))
     WT = np.ascontiguousarray(Whh.T)  # WT[k, j] = Whh[j, k]: column k of Whh is contiguous
     blas = use_blas(B, Dh, Dh)
@@ -504,9 +532,7 @@ def _rnn_states(Wxh, Whh, bh, X, h0, act):
 @njit(cache=True)
 def _rnn_forward_kernel(Wxh, Whh, Why, bh, by, X, h0, act, out):
     A, H = _rnn_states(Wxh, Whh, bh, X, h0, act)
-    T, B, Dh = H.shape
-    Y = np.zeros((T, B, Why.shape[0]))
-    O, Yh, E, D = output_loss_kernel(H, Why, by, Y, np.zeros(T), out, 0)
+    O, Yh = outputs(H, Why, by, out)
     return A, H, O, Yh
 
 
@@ -516,9 +542,7 @@ def _rnn_bptt_kernel(Wxh, Whh, Why, bh, by, X, Y, mask, h0, act, out, loss):
     T, B, Dh = H.shape
     Dx = X.shape[2]
     Dy = Why.shape[0]
-    O, Yh, E, D = output_loss_kernel(H, Why, by, Y, mask, out, loss)
-    # gradient reaching h(t) from the output at step t, all steps in one product
-    dH = product(D.reshape(T * B, Dy), Why, B > 1).reshape(T, B, Dh)
+    E, D, dH = output_backward(H, Why, by, Y, mask, out, loss)
     dA = np.empty((T, B, Dh))
     carry = np.zeros((B, Dh))  # W_hh^T delta(t+1): the part of dE/dh(t) coming from step t+1
     blas = use_blas(B, Dh, Dh)

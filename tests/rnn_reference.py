@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnbook import gradcheck
+
 
 def sigmoid(a):
     return 0.5 * (1.0 + np.tanh(0.5 * a))
@@ -218,3 +220,25 @@ def gru_bptt_one(X, Y, h0, p, output="identity", loss="sse", loss_at="all"):
 
 def gru_bptt(p, X, Y, h0=None, **kw):
     return _batched(lambda x, y, h, **k: gru_bptt_one(x, y, h, p, **k), X, Y, h0, **kw)
+
+
+# ---- helpers shared by tests/test_rnn.py and tests/test_gated.py ----------------------------
+def targets(loss, T, B, Dy, rng, last=False):
+    """Random targets for ``loss``: (T, [B,] Dy), or ([B,] Dy) when only the last step counts."""
+    lead = (() if last else (T,)) + (() if B is None else (B,))
+    if loss == "ce":
+        return np.eye(Dy)[rng.integers(Dy, size=lead)]
+    if loss == "bce":
+        return rng.uniform(size=lead + (Dy,))
+    return rng.normal(size=lead + (Dy,))
+
+
+def check_fd(f, p, tol=1e-7):
+    """Assert that ``f(params) -> (E, grads)`` (dicts keyed like ``p``) agrees with central
+    differences to ``tol``."""
+    keys = list(p)
+
+    def g(arrs):
+        E, grads = f(dict(zip(keys, arrs)))
+        return E, [grads[k] for k in keys]
+    assert gradcheck(g, [p[k] for k in keys]) < tol

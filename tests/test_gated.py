@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import rnn_reference as ref
-from nnbook import gradcheck, numerical_gradient
+from rnn_reference import check_fd, targets
+from nnbook import numerical_gradient
 from nnbook.gated import (gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward,
                           lstm_params)
 
@@ -19,24 +20,6 @@ def make(cell, Dx, Dh, Dy, T, B, rng, scale=1.0):
         if k.startswith("b"):
             p[k] = 0.3 * rng.normal(size=p[k].shape)
     return p, rng.normal(size=(T, Dx) if B is None else (T, B, Dx))
-
-
-def targets(loss, T, B, Dy, rng, last=False):
-    lead = (() if last else (T,)) + (() if B is None else (B,))
-    if loss == "ce":
-        return np.eye(Dy)[rng.integers(Dy, size=lead)]
-    if loss == "bce":
-        return rng.uniform(size=lead + (Dy,))
-    return rng.normal(size=lead + (Dy,))
-
-
-def check_fd(f, p, tol=1e-7):
-    keys = list(p)
-
-    def g(arrs):
-        E, grads = f(dict(zip(keys, arrs)))
-        return E, [grads[k] for k in keys]
-    assert gradcheck(g, [p[k] for k in keys]) < tol
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import rnn_reference as ref
-from nnbook import gradcheck, numerical_gradient
+from rnn_reference import check_fd, targets
+from nnbook import numerical_gradient
 from nnbook.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
 
 KEYS = ["Wxh", "Whh", "Why", "bh", "by"]
@@ -17,24 +18,6 @@ def make(Dx, Dh, Dy, T, B, rng, scale=1.0):
     p["by"] = 0.3 * rng.normal(size=Dy)
     shape = (T, Dx) if B is None else (T, B, Dx)
     return p, rng.normal(size=shape)
-
-
-def targets(loss, T, B, Dy, rng, last=False):
-    lead = (() if last else (T,)) + (() if B is None else (B,))
-    if loss == "ce":
-        return np.eye(Dy)[rng.integers(Dy, size=lead)]
-    if loss == "bce":
-        return rng.uniform(size=lead + (Dy,))
-    return rng.normal(size=lead + (Dy,))
-
-
-def check_fd(f, p, tol=1e-7):
-    arrays = [p[k] for k in KEYS]
-
-    def g(arrs):
-        E, grads = f(dict(zip(KEYS, arrs)))
-        return E, [grads[k] for k in KEYS]
-    assert gradcheck(g, arrays) < tol
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity"])
