@@ -107,7 +107,8 @@ def _collect_corrections(app, doctree):
         title = node.next_node(nodes.title)
         text = title.astext() if title is not None else "Correction"
         body = [c.deepcopy() for c in node.children if not isinstance(c, nodes.title)]
-        found.append({"id": node["ids"][0], "title": text, "body": body})
+        kids = [c.deepcopy() for c in title.children] if title is not None else []
+        found.append({"id": node["ids"][0], "title": text, "title_nodes": kids, "body": body})
     if found:
         env.nnbook_corrections[env.docname] = found
     else:
@@ -185,11 +186,15 @@ def _fill_errata(app, doctree, fromdocname):
         for c in corrections[doc]:
             uri = app.builder.get_relative_uri(fromdocname, doc) + "#" + c["id"]
             head = nodes.paragraph()
-            title = c["title"]
-            if title.lower().startswith("correction:"):
-                title = title.split(":", 1)[1].strip()
-                title = title[:1].upper() + title[1:]
-            head += nodes.strong("", title)
+            # the title's own nodes, so that math in a title is typeset, not printed as TeX
+            kids = [n.deepcopy() for n in c.get("title_nodes", [])] or [nodes.Text(c["title"])]
+            first = kids[0].astext() if isinstance(kids[0], nodes.Text) else ""
+            if first.lower().startswith("correction:"):
+                rest = first.split(":", 1)[1].lstrip()
+                kids[0] = nodes.Text(rest[:1].upper() + rest[1:])
+                if not rest:
+                    kids.pop(0)
+            head += nodes.strong("", "", *kids)
             head += nodes.Text(" (")
             head += nodes.reference("", f"in {chapter}", refuri=uri, internal=True)
             head += nodes.Text(")")
