@@ -39,3 +39,8 @@ def browser():
 def pages():
     """Every HTML page of the book (chapters, intro, notation, appendix)."""
     return sorted(str(p.relative_to(SITE)) for p in (SITE / "book").glob("*.html"))
+
+
+def pytest_collection_modifyitems(items):
+    """The determinism check runs last: the JupyterLab test records its chapter's live run first."""
+    items.sort(key=lambda item: item.fspath.basename == "test_determinism.py")

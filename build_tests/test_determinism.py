@@ -1,7 +1,9 @@
 """Two runs of a chapter give the same numbers.
 
 Every chapter is executed exactly twice in a test run: once live by nbval (``make test-notebooks``;
-``book/conftest.py`` records every glued value in ``_build/nbval-glue/<chapter>.json``) and once by
+``book/conftest.py`` records every glued value in ``_build/nbval-glue/<chapter>.json``), or for the
+one chapter that ``build_tests/test_lab.py`` runs in JupyterLab, by that test (which records the same
+file), and once by
 the book build (``NNBOOK_BUILD=1``, outputs in the build's jupyter-cache). Every value glued into
 the prose must be identical, character for character, between the two runs: a chapter that draws
 unseeded randomness, depends on dict or set order, or on timing, fails here.
@@ -13,21 +15,18 @@ import pathlib
 
 import pytest
 
+from test_lab import reader_copies  # scripts/reader_copies.py: glued_values, lab_chapter
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / ".jupyter_cache"
 NBVAL = ROOT / "_build" / "nbval-glue"
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 
 
-def glued(nb) -> dict[str, dict]:
-    """name -> the mime bundle of every value glued in an executed notebook."""
-    out = {}
-    for cell in nb.cells:
-        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            meta = o.get("metadata", {}).get("scrapbook")
-            if meta:
-                out[meta["name"]] = dict(o["data"])
-    return out
+def _plain(record: dict[str, dict]) -> dict[str, dict]:
+    """Drop the ``application/papermill.record/`` prefix that ``display=False`` glues carry."""
+    return {name: {k.removeprefix("application/papermill.record/"): v for k, v in bundle.items()}
+            for name, bundle in record.items()}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -38,13 +37,14 @@ def test_two_runs_glue_the_same_numbers(path):
         pytest.fail("no build cache: run `make book` first")
     record = NBVAL / f"{path.stem}.json"
     if not record.exists():
-        pytest.fail(f"no nbval record of {path.name}: run `make test-notebooks` first (and make it pass)")
+        pytest.fail(f"no record of a live run of {path.name}: run `make test-notebooks` (and, for "
+                    f"{reader_copies.lab_chapter().name}, build_tests/test_lab.py) first, and make it pass")
     if record.stat().st_mtime < path.stat().st_mtime:
         pytest.fail(f"{record.name} is older than {path.name}: run `make test-notebooks` again")
     _, built = get_cache(str(CACHE)).merge_match_into_file(str(path))
-    first = glued(built)
+    first = reader_copies.glued_values(built)
     assert first, f"{path.name} glues nothing"
-    second = json.loads(record.read_text())
+    second = _plain(json.loads(record.read_text()))
     assert second.keys() == first.keys(), (
         f"glued names differ: only in the build {sorted(first.keys() - second.keys())[:5]}, "
         f"only in nbval's run {sorted(second.keys() - first.keys())[:5]}")

@@ -4,7 +4,9 @@ The reader's copy of every chapter is made from the build's executed notebooks (
 One chapter, the first in ``_toc.yml``, is opened in a real JupyterLab in headless Chromium and
 run there: its rendered prose shows numbers, not glue roles; exercises, solutions, admonitions and
 math are rendered; the check cells are collapsed; the experiments are live widgets that redraw.
-(This is the one chapter that runs a third time in a CI run; every other chapter runs twice.)
+That run is the chapter's live run of ``make test``: nbval leaves this chapter out, and the test
+records its glued values in ``_build/nbval-glue/`` for the determinism check, so this chapter, like
+every other, executes exactly twice in a test run.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ import urllib.request
 import nbformat
 import pytest
 
-from conftest import ROOT, launch
+from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import reader_copies  # noqa: E402
 
 CACHE = ROOT / "_build" / ".jupyter_cache"
+NBVAL_GLUE = ROOT / "_build" / "nbval-glue"   # live-run records (see book/conftest.py)
 # What raw MyST looks like when a renderer does not understand it.
 RAW = re.compile(r"\{glue(:\w+)?\}|\{solution(-start|-end)?\}|\{exercise\}|\{admonition\}"
                  r"|^:::|```|\{numref\}|\{eq\}|\\(frac|mathbf|sum|begin|sigma)\b", re.M)
@@ -119,87 +122,100 @@ def lab(copies, tmp_path_factory):
         log_file.close()
 
 
-def test_a_chapter_reads_like_the_book_in_jupyterlab(lab, copies):
-    from playwright.sync_api import sync_playwright
-
+def test_a_chapter_reads_like_the_book_in_jupyterlab(lab, copies, browser):
+    # the session's browser (build_tests/conftest.py): one Playwright per test session
     base, token = lab
-    chapter = reader_copies.toc_notebooks()[0]
+    chapter = reader_copies.lab_chapter()
     n_checks = sum("remove-cell" in c.metadata.get("tags", [])
                    for c in nbformat.read(chapter, as_version=4).cells)
     problems: list[str] = []
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
-                   else (problems.append("request left the machine: " + r.request.url), r.abort()))
-        page.goto(f"{base}/lab/tree/book/{chapter.name}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60000)
-        page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
-                               " && window.jupyterapp.shell.currentWidget.sessionContext"
-                               " && window.jupyterapp.shell.currentWidget.sessionContext.session",
-                               timeout=60000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        # finished when every code cell has an execution count and the kernel is idle
-        page.wait_for_function("""() => {
-            const nb = window.jupyterapp.shell.currentWidget;
-            const cells = nb.content.model.cells;
-            for (let i = 0; i < cells.length; i++) {
-                const c = cells.get(i);
-                if (c.type === 'code' && !c.executionCount) return false;
-            }
-            return nb.sessionContext.session.kernel.status === 'idle';
-        }""", timeout=300000, polling=1000)
-        page.wait_for_timeout(1500)
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        assert errors.count() == 0, errors.first.text_content()[:500]
-        # the prose: every markdown cell rendered, no raw MyST left
-        # (jupyterlab-myst renders into .myst; KaTeX keeps the TeX source in a MathML annotation)
-        texts = page.eval_on_selector_all(".jp-Notebook .jp-MarkdownCell", """cells => cells.map(cell => {
-            const out = cell.querySelector('.myst');
-            if (!out) return cell.querySelector('.jp-InputArea-editor').textContent;  // unrendered
-            const c = out.cloneNode(true);
-            c.querySelectorAll('.katex-mathml, annotation, script, style').forEach(x => x.remove());
-            return c.textContent;
-        })""")
-        raw = [(i, m.group(0), t[max(0, m.start() - 40):m.end() + 40])
-               for i, t in enumerate(texts) for m in [RAW.search(t)] if m]
-        assert not raw, f"raw MyST markup in {len(raw)} of {len(texts)} markdown cells: {raw[:5]}"
-        prose = "\n".join(texts)
-        assert "Exercise" in prose and "Solution" in prose
-        assert re.search(r"Fig\. \d+\.\d+\.", prose), "no numbered figure caption"
-        labels = [c.metadata["mystnb"]["figure"]["name"]
-                  for c in nbformat.read(chapter, as_version=4).cells
-                  if c.metadata.get("mystnb", {}).get("figure", {}).get("name")]
-        unresolved = [label for label in labels if label in prose]
-        assert not unresolved, f"figure references shown as raw labels: {unresolved}"
-        assert page.locator(".jp-MarkdownCell .katex").count() > 10, "math not typeset"
-        assert page.locator(".jp-MarkdownCell .katex-error").count() == 0, "TeX error"
-        # figures as images, the check cells collapsed
-        assert page.locator(".jp-OutputArea-output img").count() >= 3
-        assert page.locator(".jp-InputPlaceholder").count() >= n_checks
-        # the experiments are live widgets, and they redraw when a control moves
-        widgets = page.locator(".jp-OutputArea-output .widget-vbox, .jp-OutputArea-output .jupyter-widgets")
-        assert widgets.count() >= 1, "no live experiment"
-        assert "Error displaying widget" not in page.locator(".jp-Notebook").text_content()
-        select = page.locator(".jp-OutputArea-output .widget-dropdown select").first
-        slider = page.locator(".jp-OutputArea-output .widget-slider .noUi-handle, "
-                              ".jp-OutputArea-output .widget-slider .slider-handle").first
-        if select.count():
-            control = select.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
-            img = control.locator("img").first
-            before = img.get_attribute("src")
-            options = select.locator("option")
-            current = select.input_value()
-            other = next(options.nth(i).get_attribute("value") for i in range(options.count())
-                         if options.nth(i).get_attribute("value") != current)
-            select.select_option(other)
-            for _ in range(60):                 # the Output widget redraws: a new <img>
-                page.wait_for_timeout(500)
-                if img.count() and img.get_attribute("src") not in (None, before):
-                    break
-            else:
-                pytest.fail("the experiment did not redraw after its dropdown changed")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
+               else (problems.append("request left the machine: " + r.request.url), r.abort()))
+    page.goto(f"{base}/lab/tree/book/{chapter.name}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60000)
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext.session",
+                           timeout=60000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # finished when every code cell has an execution count and the kernel is idle
+    page.wait_for_function("""() => {
+        const nb = window.jupyterapp.shell.currentWidget;
+        const cells = nb.content.model.cells;
+        for (let i = 0; i < cells.length; i++) {
+            const c = cells.get(i);
+            if (c.type === 'code' && !c.executionCount) return false;
+        }
+        return nb.sessionContext.session.kernel.status === 'idle';
+    }""", timeout=300000, polling=1000)
+    page.wait_for_timeout(1500)
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, errors.first.text_content()[:500]
+    # the prose: every markdown cell rendered, no raw MyST left
+    # (jupyterlab-myst renders into .myst; KaTeX keeps the TeX source in a MathML annotation)
+    texts = page.eval_on_selector_all(".jp-Notebook .jp-MarkdownCell", """cells => cells.map(cell => {
+        const out = cell.querySelector('.myst');
+        if (!out) return cell.querySelector('.jp-InputArea-editor').textContent;  // unrendered
+        const c = out.cloneNode(true);
+        c.querySelectorAll('.katex-mathml, annotation, script, style').forEach(x => x.remove());
+        return c.textContent;
+    })""")
+    raw = [(i, m.group(0), t[max(0, m.start() - 40):m.end() + 40])
+           for i, t in enumerate(texts) for m in [RAW.search(t)] if m]
+    assert not raw, f"raw MyST markup in {len(raw)} of {len(texts)} markdown cells: {raw[:5]}"
+    prose = "\n".join(texts)
+    assert "Exercise" in prose and "Solution" in prose
+    assert re.search(r"Fig\. \d+\.\d+\.", prose), "no numbered figure caption"
+    labels = [c.metadata["mystnb"]["figure"]["name"]
+              for c in nbformat.read(chapter, as_version=4).cells
+              if c.metadata.get("mystnb", {}).get("figure", {}).get("name")]
+    unresolved = [label for label in labels if label in prose]
+    assert not unresolved, f"figure references shown as raw labels: {unresolved}"
+    assert page.locator(".jp-MarkdownCell .katex").count() > 10, "math not typeset"
+    assert page.locator(".jp-MarkdownCell .katex-error").count() == 0, "TeX error"
+    # figures as images, the check cells collapsed
+    assert page.locator(".jp-OutputArea-output img").count() >= 3
+    assert page.locator(".jp-InputPlaceholder").count() >= n_checks
+    # the experiments are live widgets, and they redraw when a control moves
+    widgets = page.locator(".jp-OutputArea-output .widget-vbox, .jp-OutputArea-output .jupyter-widgets")
+    assert widgets.count() >= 1, "no live experiment"
+    assert "Error displaying widget" not in page.locator(".jp-Notebook").text_content()
+    select = page.locator(".jp-OutputArea-output .widget-dropdown select").first
+    slider = page.locator(".jp-OutputArea-output .widget-slider .noUi-handle, "
+                          ".jp-OutputArea-output .widget-slider .slider-handle").first
+    if select.count():
+        control = select.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
+        img = control.locator("img").first
+        before = img.get_attribute("src")
+        options = select.locator("option")
+        current = select.input_value()
+        other = next(options.nth(i).get_attribute("value") for i in range(options.count())
+                     if options.nth(i).get_attribute("value") != current)
+        select.select_option(other)
+        for _ in range(60):                 # the Output widget redraws: a new <img>
+            page.wait_for_timeout(500)
+            if img.count() and img.get_attribute("src") not in (None, before):
+                break
         else:
-            assert slider.count(), "an experiment with neither a dropdown nor a slider"
-        browser.close()
+            pytest.fail("the experiment did not redraw after its dropdown changed")
+    else:
+        assert slider.count(), "an experiment with neither a dropdown nor a slider"
+    # save the executed notebook: its glued values are this chapter's live-run record
+    saved = copies[0] / "book" / chapter.name
+    before_save = saved.stat().st_mtime
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    for _ in range(60):
+        page.wait_for_timeout(500)
+        if saved.stat().st_mtime > before_save:
+            break
+    else:
+        pytest.fail("JupyterLab did not save the executed notebook")
+    page.wait_for_timeout(1000)
+    context.close()
     assert problems == []
+    values = reader_copies.glued_values(nbformat.read(saved, as_version=4))
+    assert values, "the executed notebook glued nothing"
+    NBVAL_GLUE.mkdir(parents=True, exist_ok=True)
+    (NBVAL_GLUE / f"{chapter.stem}.json").write_text(json.dumps(values, sort_keys=True, indent=0))

@@ -67,6 +67,15 @@ def toc_notebooks(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
     return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").exists()]
 
 
+def lab_chapter(root: pathlib.Path = ROOT) -> pathlib.Path:
+    """The chapter that ``build_tests/test_lab.py`` runs live in JupyterLab (the first in the toc).
+
+    That run is the chapter's live run of the test pipeline: ``make test-notebooks`` leaves it out
+    of nbval, so that no chapter executes more than twice in ``make test``.
+    """
+    return toc_notebooks(root)[0]
+
+
 def glued_values(executed) -> dict[str, dict]:
     """name -> mime bundle of every value glued in an executed notebook."""
     out = {}
@@ -204,7 +213,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=pathlib.Path, default=ROOT / "_build" / ".jupyter_cache")
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "lab")
+    ap.add_argument("--lab-chapter", action="store_true",
+                    help="print the path of the chapter the JupyterLab test runs, and exit")
     args = ap.parse_args()
+    if args.lab_chapter:
+        print(lab_chapter().relative_to(ROOT))
+        return
     for path in write_reader_copies(args.cache, args.out):
         print(path)
 
