@@ -33,7 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._checks import as_float_array, check_positive
-from .activations import log_softmax, softmax
+from .activations import softmax
+from .layers import softmax_cross_entropy
 
 __all__ = ["attention", "attention_backward", "self_attention", "self_attention_backward",
            "multi_head_attention", "multi_head_attention_backward", "positional_encoding",
@@ -488,13 +489,9 @@ class SelfAttentionModel:
         Z = self._embed(params, X)
         out, A = multi_head_attention(Z, params["Wq"], params["Wk"], params["Wv"],
                                       params["Wo"], self.n_heads)
-        logp = log_softmax(out + params["bo"])
-        n = Y.size
-        loss = -float(np.take_along_axis(logp, Y[..., None], axis=-1).sum()) / n
-        dlogits = np.exp(logp)
-        np.put_along_axis(dlogits, Y[..., None], np.take_along_axis(dlogits, Y[..., None], -1) - 1,
-                          axis=-1)
-        dlogits /= n
+        logits = out + params["bo"]
+        loss, dlogits = softmax_cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+        dlogits = dlogits.reshape(logits.shape)
         dZ, dWq, dWk, dWv, dWo = multi_head_attention_backward(
             dlogits, Z, params["Wq"], params["Wk"], params["Wv"], params["Wo"], A, self.n_heads)
         demb = np.zeros_like(params["emb"])
