@@ -745,8 +745,9 @@ def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: 
     r""":func:`nnbook.training.fit` that stops quietly when training diverges.
 
     ``evaluate(params) -> float`` is recorded before training and after every epoch. If the loss
-    or the parameters overflow, :func:`~nnbook.training.fit` (or the kernels it calls) raises a
-    :class:`ValueError`; this function then returns what was recorded so far and the epoch
+    or a gradient overflows, :func:`~nnbook.training.fit` raises
+    :class:`~nnbook.training.Diverged`; if the parameters overflow, the kernels reject them with a
+    :class:`ValueError`. This function then returns what was recorded so far and the epoch
     (1-based) in which training diverged. Other errors propagate.
 
     Returns
@@ -756,7 +757,7 @@ def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: 
     diverged : int or None
         The epoch in which training blew up, or None.
     """
-    from .training import fit
+    from .training import Diverged, fit
 
     values: list[float] = []
 
@@ -769,10 +770,10 @@ def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: 
         with np.errstate(over="ignore", invalid="ignore"):
             fit(loss_and_grads, params, optimizer, data, epochs, batch_size, evaluate=record,
                 progress=False, **kwargs)
-    except ValueError as err:
-        blown = (not all(np.all(np.isfinite(p)) for p in params.values())
-                 or any(w in str(err) for w in ("inf", "NaN", "loss became")))
-        if not blown:
+    except Diverged:
+        return np.array(values), len(values)
+    except ValueError:
+        if all(np.all(np.isfinite(p)) for p in params.values()):
             raise
         return np.array(values), len(values)
     return np.array(values), None

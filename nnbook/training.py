@@ -27,7 +27,11 @@ import numpy as np
 from ._checks import check_positive
 from .optimizers import Optimizer, check_grads, clip_grad_norm, global_norm
 
-__all__ = ["TrainLog", "fit", "Progress", "minibatches"]
+__all__ = ["TrainLog", "fit", "Diverged", "Progress", "minibatches"]
+
+
+class Diverged(ValueError):
+    """Raised by :func:`fit` when the loss or a gradient stops being finite (training blew up)."""
 
 
 @dataclass
@@ -168,8 +172,11 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
             batch = tuple(np.take(d, idx, axis=batch_axis) for d in data)
             loss, grads = loss_and_grads(params, *batch, rng=rng)
             if not np.isfinite(loss):
-                raise ValueError(f"the loss became {loss} in epoch {epoch}: lower the learning "
-                                 "rate or clip the gradients")
+                raise Diverged(f"the loss became {loss} in epoch {epoch}: lower the learning "
+                               "rate or clip the gradients")
+            if not all(np.all(np.isfinite(g)) for g in grads.values()):
+                raise Diverged(f"a gradient became NaN or inf in epoch {epoch}: lower the "
+                               "learning rate or clip the gradients")
             check_grads(params, grads)
             norm = global_norm(grads)
             if clip is not None and norm > clip:

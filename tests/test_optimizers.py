@@ -117,3 +117,15 @@ def test_diverging_loss_is_reported():
     with pytest.raises(ValueError, match="loss became"):
         fit(lambda p, x, rng: (np.inf, {"a": np.zeros(1)}), {"a": np.ones(1)}, SGD(lr=1),
             (np.ones(2),), 1, progress=False)
+
+
+def test_divergence_has_its_own_error_class():
+    from nnbook.training import Diverged
+
+    with pytest.raises(Diverged, match="loss became"):
+        fit(lambda p, x, rng: (np.nan, {"a": np.zeros(1)}), {"a": np.ones(1)}, SGD(lr=1),
+            (np.ones(2),), 1, progress=False)
+    with pytest.raises(Diverged, match="gradient became"):
+        fit(lambda p, x, rng: (1.0, {"a": np.array([np.inf])}), {"a": np.ones(1)}, SGD(lr=1),
+            (np.ones(2),), 1, progress=False)
+    assert issubclass(Diverged, ValueError)
