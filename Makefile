@@ -33,11 +33,12 @@ book: env vendor
 test-package: env
 	$(PY) -m pytest tests
 
-# nbval runs every chapter but one: the chapter that build_tests/test_lab.py runs live in
-# JupyterLab (reader_copies.py --lab-chapter), whose run stands in for nbval's. So every chapter
-# executes exactly twice in `make test` (once live, once in the book build).
+# nbval runs every chapter but two: the one build_tests/test_lab.py runs live in JupyterLab and
+# the one build_tests/test_launch.py runs as Colab would (reader_copies.py --live-chapters); their
+# runs stand in for nbval's. So every chapter executes exactly twice in `make test` (once live,
+# once in the book build).
 test-notebooks: env
-	$(PY) -m pytest -p no:cacheprovider --nbval-lax book/ --ignore=$$($(PY) scripts/reader_copies.py --lab-chapter)
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax book/ $(addprefix --ignore=,$(shell $(PY) scripts/reader_copies.py --live-chapters))
 
 test-built: env
 	$(PY) -m pytest -p no:cacheprovider build_tests

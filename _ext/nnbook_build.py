@@ -14,6 +14,11 @@
 import os
 
 LAUNCH_SETTING = "NNBOOK_REPOSITORY_URL"
+# The branch the launch buttons open: the reader's copies of the chapters (numbers filled in, a
+# first cell that installs nnbook where it is missing) and Binder's .binder/, which the workflow
+# (.github/workflows/book.yml) regenerates from every commit of the default branch with
+# `scripts/reader_copies.py --launch`. The source notebooks would show raw glue roles there.
+LAUNCH_BRANCH = "notebooks"
 
 
 def launch_options(theme_options: dict, environ=os.environ) -> dict:
@@ -21,8 +26,8 @@ def launch_options(theme_options: dict, environ=os.environ) -> dict:
 
     Unset (or empty), the book has no launch buttons. Set to a public repository
     (``https://github.com/<owner>/<repo>``), every chapter gets the launch buttons whose URLs
-    ``_config.yml`` gives (Binder; JupyterHub or Colab if their URLs are set) for that repository
-    at ``$NNBOOK_REPOSITORY_BRANCH`` (default ``main``)."""
+    ``_config.yml`` gives (Binder and Colab; JupyterHub if its URL is set), opening the chapter's
+    launch copy on the repository's ``LAUNCH_BRANCH``."""
     opts = dict(theme_options)
     url = environ.get(LAUNCH_SETTING, "").strip().rstrip("/")
     if not url:
@@ -30,7 +35,7 @@ def launch_options(theme_options: dict, environ=os.environ) -> dict:
         opts.pop("repository_url", None)
         return opts
     opts["repository_url"] = url
-    opts["repository_branch"] = environ.get("NNBOOK_REPOSITORY_BRANCH", "").strip() or "main"
+    opts["repository_branch"] = LAUNCH_BRANCH
     opts["path_to_docs"] = ""
     return opts
 

@@ -2,8 +2,9 @@
 
 Every chapter is executed exactly twice in a test run: once live by nbval (``make test-notebooks``;
 ``book/conftest.py`` records every glued value in ``_build/nbval-glue/<chapter>.json``), or for the
-one chapter that ``build_tests/test_lab.py`` runs in JupyterLab, by that test (which records the same
-file), and once by
+one chapter that ``build_tests/test_lab.py`` runs in JupyterLab and the one that
+``build_tests/test_launch.py`` runs as Colab would, by those tests (which record the same file),
+and once by
 the book build (``NNBOOK_BUILD=1``, outputs in the build's jupyter-cache). Every value glued into
 the prose must be identical, character for character, between the two runs: a chapter that draws
 unseeded randomness, depends on dict or set order, or on timing, fails here.
@@ -38,7 +39,9 @@ def test_two_runs_glue_the_same_numbers(path):
     record = NBVAL / f"{path.stem}.json"
     if not record.exists():
         pytest.fail(f"no record of a live run of {path.name}: run `make test-notebooks` (and, for "
-                    f"{reader_copies.lab_chapter().name}, build_tests/test_lab.py) first, and make it pass")
+                    f"{reader_copies.lab_chapter().name}, build_tests/test_lab.py; for "
+                    f"{reader_copies.launch_chapter().name}, build_tests/test_launch.py) first, "
+                    "and make it pass")
     if record.stat().st_mtime < path.stat().st_mtime:
         pytest.fail(f"{record.name} is older than {path.name}: run `make test-notebooks` again")
     _, built = get_cache(str(CACHE)).merge_match_into_file(str(path))

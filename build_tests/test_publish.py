@@ -1,4 +1,4 @@
-"""Publishing: the GitHub workflow, the launch buttons and Binder's environment.
+"""Publishing: the GitHub workflow and the launch buttons (their branch: test_launch.py).
 
 The workflow is validated offline against the schema that check-jsonschema carries; the launch
 buttons follow one setting ($NNBOOK_REPOSITORY_URL) and are checked in the built pages.
@@ -17,7 +17,7 @@ import yaml
 from conftest import ROOT, SITE, pages
 
 sys.path.insert(0, str(ROOT / "_ext"))
-from nnbook_build import LAUNCH_SETTING, launch_options  # noqa: E402
+from nnbook_build import LAUNCH_BRANCH, LAUNCH_SETTING, launch_options  # noqa: E402
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = pathlib.Path(sys.executable).parent
@@ -70,10 +70,21 @@ def test_launch_buttons_follow_one_setting():
     assert launch_options(theme, {LAUNCH_SETTING: "  "})["launch_buttons"] == {}
     on = launch_options(theme, {LAUNCH_SETTING: "https://github.com/me/nnbook/"})
     assert on["repository_url"] == "https://github.com/me/nnbook"
-    assert on["repository_branch"] == "main"
+    assert on["repository_branch"] == LAUNCH_BRANCH   # the launch copies, not the sources
     assert on["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
-    assert launch_options(theme, {LAUNCH_SETTING: "https://github.com/me/nnbook",
-                                  "NNBOOK_REPOSITORY_BRANCH": "dev"})["repository_branch"] == "dev"
+
+
+def test_workflow_pushes_the_launch_branch_when_the_setting_is_set():
+    wf = yaml.safe_load(WORKFLOWS[0].read_text())
+    test, notebooks = wf["jobs"]["test"], wf["jobs"]["notebooks"]
+    make = next(s for s in test["steps"] if "--launch" in s.get("run", ""))
+    assert "vars.%s != ''" % LAUNCH_SETTING in make["if"] and "default_branch" in make["if"]
+    assert "git+${%s%%/}@$GITHUB_SHA" % LAUNCH_SETTING in make["run"]
+    assert notebooks["needs"] == "test" and notebooks["permissions"] == {"contents": "write"}
+    assert "vars.%s != ''" % LAUNCH_SETTING in notebooks["if"]
+    push = notebooks["steps"][-1]["run"]
+    assert f"git push --force" in push and push.rstrip().endswith(LAUNCH_BRANCH)
+    assert wf["permissions"] == {"contents": "read"}, "only the notebooks job may write"
 
 
 def test_built_chapters_have_launch_buttons_exactly_when_the_setting_is_set():
@@ -83,21 +94,17 @@ def test_built_chapters_have_launch_buttons_exactly_when_the_setting_is_set():
     for path in chapters:
         html = (SITE / path).read_text()
         binder = re.findall(r'href="(https://mybinder\.org/v2/gh/[^"]+)"', html)
+        colab = re.findall(r'href="(https://colab\.research\.google\.com/github/[^"]+)"', html)
         if url:
             owner_repo = "/".join(url.split("/")[-2:])
-            assert binder and owner_repo in binder[0] and path.replace(".html", ".ipynb") in binder[0]
+            notebook = path.replace(".html", ".ipynb")
+            assert binder and binder[0].startswith(
+                f"https://mybinder.org/v2/gh/{owner_repo}/{LAUNCH_BRANCH}?") and notebook in binder[0]
+            assert colab == [f"https://colab.research.google.com/github/{owner_repo}/blob/"
+                             f"{LAUNCH_BRANCH}/{notebook}"]
         else:
-            assert not binder and "launch-buttons" not in html, f"{path}: launch button while unset"
-
-
-def test_binder_installs_the_pinned_environment_and_nnbook():
-    binder = ROOT / ".binder"
-    assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
-    assert "-r ../requirements.txt" in (binder / "requirements.txt").read_text()
-    post = binder / "postBuild"
-    assert os.access(post, os.X_OK) and "pip install --no-deps -e ." in post.read_text()
-    text = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'name\s*=\s*"nnbook"', text)
+            assert not binder and not colab and "launch-buttons" not in html, (
+                f"{path}: launch button while unset")
 
 
 def test_readme_says_how_to_publish_a_fork():

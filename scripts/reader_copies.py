@@ -20,11 +20,17 @@ chapter with
 * no outputs: the reader runs the chapter, and its experiments are live ipywidgets.
 
 Nothing is executed here. The source notebooks stay the one source of the book.
+
+The launch buttons (Binder, JupyterHub, Colab) open the same reader's copies, published on a
+branch of their own (``--launch DIR --install SPEC``, see :func:`write_launch_branch`): there each
+chapter begins with a setup cell that pip-installs ``nnbook`` from SPEC (the repository at the
+built commit) when, and only when, the kernel lacks it.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import pathlib
 import re
 
@@ -74,6 +80,19 @@ def lab_chapter(root: pathlib.Path = ROOT) -> pathlib.Path:
     of nbval, so that no chapter executes more than twice in ``make test``.
     """
     return toc_notebooks(root)[0]
+
+
+LAUNCH_CHAPTER = "book/09-rnn"  # short, and it compiles Numba kernels in the fresh install
+
+
+def launch_chapter(root: pathlib.Path = ROOT) -> pathlib.Path:
+    """The chapter that ``build_tests/test_launch.py`` runs as Colab would (its launch copy, in a
+    fresh environment without nnbook or MyST-NB). Like the lab chapter, nbval leaves it out, and
+    that run is its live run of ``make test``."""
+    path = root / f"{LAUNCH_CHAPTER}.ipynb"
+    if path not in toc_notebooks(root):
+        raise FileNotFoundError(f"LAUNCH_CHAPTER {LAUNCH_CHAPTER} is not a notebook in _toc.yml")
+    return path
 
 
 def glued_values(executed) -> dict[str, dict]:
@@ -144,10 +163,36 @@ def fill_numrefs(text: str, numbers: dict[str, str]) -> str:
     return NUMREF.sub(number, text)
 
 
-def reader_copy(source, executed, where: str = "", figures: dict[str, str] | None = None):
+SETUP_MARK = "# Setup: installs nnbook where this kernel lacks it (Google Colab, a JupyterHub)."
+
+
+def setup_cell(spec: str):
+    """The first cell of a launch copy: ``pip install SPEC`` if ``nnbook`` cannot be imported.
+
+    Where nnbook is installed (Binder, ``make lab``) it does nothing. Elsewhere it installs nnbook
+    and the packages it needs that are missing (a kernel that has NumPy, SciPy, Numba, Matplotlib,
+    ipywidgets and scikit-learn, as Colab has, keeps its own versions), then makes the new package
+    importable in the running kernel: no restart.
+    """
+    return nbformat.v4.new_code_cell(
+        f"{SETUP_MARK}\n"
+        "import importlib, importlib.util, subprocess, sys\n"
+        "if importlib.util.find_spec(\"nnbook\") is None:\n"
+        f"    pip = subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", {json.dumps(spec)}],\n"
+        "                         capture_output=True, text=True)\n"
+        "    if pip.returncode:\n"
+        "        raise RuntimeError(\"installing nnbook failed:\\n\" + pip.stdout + pip.stderr)\n"
+        "    importlib.invalidate_caches()\n"
+        "    print(\"nnbook installed\")",
+        metadata={"nnbook_setup": True})
+
+
+def reader_copy(source, executed, where: str = "", figures: dict[str, str] | None = None,
+                install: str | None = None):
     """The reader's copy of one chapter (a new notebook; ``source`` is left alone).
 
-    ``figures`` maps figure labels to the HTML book's numbers (see :func:`figure_numbers`).
+    ``figures`` maps figure labels to the HTML book's numbers (see :func:`figure_numbers`);
+    ``install``, a pip requirement for nnbook, puts :func:`setup_cell` first (launch copies).
     """
     values = glued_values(executed)
     figures = figures or {}
@@ -177,16 +222,20 @@ def reader_copy(source, executed, where: str = "", figures: dict[str, str] | Non
                 cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
             if "remove-cell" in tags and not cell.source.startswith(CHECK_MARK):
                 cell.source = CHECK_MARK + "\n" + cell.source
+    if install:
+        nb.cells.insert(0, setup_cell(install))
     nb.metadata["nnbook_reader_copy"] = True
     return nb
 
 
 def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
                         notebooks: list[pathlib.Path] | None = None,
-                        site: pathlib.Path = ROOT / "_build" / "html") -> list[pathlib.Path]:
+                        site: pathlib.Path = ROOT / "_build" / "html",
+                        install: str | None = None) -> list[pathlib.Path]:
     """Write ``out/book/<chapter>.ipynb`` for every notebook, from the build's executed copies.
 
-    ``site`` is the built HTML book, read only for the figure numbers.
+    ``site`` is the built HTML book, read only for the figure numbers; ``install`` as in
+    :func:`reader_copy`.
     """
     from jupyter_cache import get_cache
 
@@ -204,22 +253,72 @@ def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
         target = out / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         page = site / path.parent.name / f"{path.stem}.html"
-        nbformat.write(reader_copy(source, executed, path.name, figure_numbers(page)), target)
+        nbformat.write(reader_copy(source, executed, path.name, figure_numbers(page), install),
+                       target)
         written.append(target)
     return written
+
+
+LAUNCH_README = """# nnbook: the chapters to launch
+
+This branch is generated; do not edit it. The book's workflow rebuilds it from every commit of the
+default branch (this one: {commit}). It holds the reader's copy of every chapter (the prose with
+its numbers filled in, no outputs) for the book's launch buttons:
+
+* **Binder** builds its image from `.binder/` here: the book's pinned requirements and nnbook
+  at that commit.
+* **Colab** and **JupyterHub** open a chapter in a kernel that may lack nnbook: each chapter's
+  first cell then runs `pip install "{spec}"`, and does nothing where nnbook is installed.
+"""
+
+
+def write_launch_branch(cache: pathlib.Path, out: pathlib.Path, install: str,
+                        commit: str = "", site: pathlib.Path = ROOT / "_build" / "html"
+                        ) -> list[pathlib.Path]:
+    """The contents of the branch the launch buttons open (see ``_ext/nnbook_build.py``).
+
+    ``out/book/*.ipynb``: the reader's copies, each starting with :func:`setup_cell` for
+    ``install`` (a pip requirement for nnbook, e.g. ``nnbook @ git+https://github.com/o/r@SHA``);
+    ``out/.binder/``: Python 3.11, the book's pinned requirements and ``install``; ``README.md``.
+    """
+    if not re.fullmatch(r"nnbook\s*@\s*\S+", install):
+        raise ValueError(f"install must be a pip requirement 'nnbook @ <url>', got {install!r}")
+    written = write_reader_copies(cache, out, site=site, install=install)
+    binder = out / ".binder"
+    binder.mkdir(parents=True, exist_ok=True)
+    (binder / "runtime.txt").write_text("python-3.11\n")
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    (binder / "requirements.txt").write_text(
+        "# The book's pinned requirements (requirements.txt of the built commit), and nnbook.\n"
+        + "\n".join(pins + [install]) + "\n")
+    (out / "README.md").write_text(LAUNCH_README.format(commit=commit or "unknown", spec=install))
+    return written + [binder / "runtime.txt", binder / "requirements.txt", out / "README.md"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=pathlib.Path, default=ROOT / "_build" / ".jupyter_cache")
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "_build" / "lab")
-    ap.add_argument("--lab-chapter", action="store_true",
-                    help="print the path of the chapter the JupyterLab test runs, and exit")
+    ap.add_argument("--live-chapters", action="store_true",
+                    help="print the paths of the chapters the JupyterLab and launch tests run "
+                         "(nbval leaves them out), and exit")
+    ap.add_argument("--launch", type=pathlib.Path, metavar="DIR",
+                    help="write the launch branch (copies with a setup cell, .binder/) to DIR")
+    ap.add_argument("--install", help="with --launch: pip requirement for nnbook, "
+                                      "e.g. 'nnbook @ git+https://github.com/<o>/<r>@<sha>'")
+    ap.add_argument("--commit", default="", help="with --launch: the commit, for the README")
     args = ap.parse_args()
-    if args.lab_chapter:
-        print(lab_chapter().relative_to(ROOT))
+    if args.live_chapters:
+        print(lab_chapter().relative_to(ROOT), launch_chapter().relative_to(ROOT))
         return
-    for path in write_reader_copies(args.cache, args.out):
+    if args.launch:
+        if not args.install:
+            ap.error("--launch needs --install")
+        written = write_launch_branch(args.cache, args.launch, args.install, args.commit)
+    else:
+        written = write_reader_copies(args.cache, args.out)
+    for path in written:
         print(path)
 
 
