@@ -7,7 +7,8 @@ spin and wait for each other (measured here: 25-55 ms instead of 1-2 ms for the 
 they fight with any other threads. The kernels therefore run their many small, cache-sized
 products on one thread, through :func:`single_threaded_blas`; the user's own NumPy products (NumPy's
 separate OpenBLAS) keep their threads. :func:`split_batch` uses the second core only when it is
-free, with threads that never spin. See "The kernel pattern in practice" in ``DESIGN.md``.
+free (:func:`spare_core`), with threads that never spin. See "The kernel pattern in practice"
+in ``DESIGN.md``.
 """
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def single_threaded_blas(mnk: float = float("inf")):
 THREADS = 2
 SPLIT_WORK = 2_000_000  # ... and only when it costs at least this many multiply-adds
 _pool = None
+_CORES = os.cpu_count() or 1
+_loadavg_fd = None  # /proc/loadavg, opened on first use and kept (a pread costs ~2 us)
 
 
 def _forget_pool():  # a forked child has none of its parent's threads: start a new pool there
@@ -78,11 +81,35 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def spare_core() -> bool:
-    """Whether the machine looks idle enough for a second kernel thread (1-minute load average
-    at most the number of cores minus 1.5: this process's own thread and half a core of slack)."""
+def running_now() -> int | None:
+    """Threads running or ready to run on the whole machine at this instant, the calling thread
+    included (the ``running`` of ``running/total`` in ``/proc/loadavg``, the kernel's
+    ``nr_running``, the same number as ``procs_running`` in ``/proc/stat``); None where there is
+    no ``/proc/loadavg``."""
+    global _loadavg_fd
     try:
-        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1.5
+        if _loadavg_fd is None:
+            _loadavg_fd = os.open("/proc/loadavg", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return int(os.pread(_loadavg_fd, 128, 0).split()[3].split(b"/")[0])
+    except (OSError, AttributeError, IndexError, ValueError):
+        return None
+
+
+def spare_core() -> bool:
+    """Whether a second kernel thread would find a core of its own now.
+
+    Linux: at most ``cpu_count - 1`` threads runnable at this instant (:func:`running_now`; the
+    calling thread is one of them, so every other thread of every process, this one included,
+    leaves a core free). The 1-minute load average used before counted the caller's own past
+    minute: a benchmark or a training loop that had run for a while saw a load of at least 1 on
+    the 2-core machine, above the 0.5 it allowed, and stopped splitting (DESIGN.md). Elsewhere
+    (no ``/proc/loadavg``): the 1-minute load average at most the number of cores minus 1.5.
+    """
+    now = running_now()
+    if now is not None:
+        return now <= _CORES - 1
+    try:
+        return os.getloadavg()[0] <= _CORES - 1.5
     except (OSError, AttributeError):  # no load average on this platform
         return False
 

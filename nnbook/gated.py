@@ -44,8 +44,9 @@ from numba import njit
 
 from ._checks import check_name
 from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, blas_guard, check_output_loss,
-                  check_params, check_sequence, check_state, check_targets, input_projection,
-                  matmul_acc, output_backward, outputs, squeeze, use_blas, weight_grads)
+                  check_params, check_sequence, check_state, check_targets, input_step,
+                  matmul_acc, output_backward, outputs, rows, run_split, seqs, squeeze,
+                  step_inputs, use_blas, weight_grads)
 
 __all__ = ["lstm_params", "lstm_forward", "lstm_bptt", "gru_params", "gru_forward", "gru_bptt",
            "LSTM_SHAPES", "GRU_SHAPES"]
@@ -100,24 +101,27 @@ def gru_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0) -> 
 # LSTM kernels
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _lstm_states(Wx, Wh, b, X, h0, c0):
-    """Forward recurrence. Returns ``Z`` (pre-activations), ``G`` (gate values i, f, g, o),
-    both (T, B, 4Dh), and ``C``, ``TC`` (= tanh C), ``H``, each (T, B, Dh)."""
+def _lstm_states(Wx, Wh, b, X, h0, c0, keep_z):
+    """Forward recurrence. Returns ``Z`` (pre-activations; for a batch all T steps only if
+    ``keep_z``), ``G`` (gate values i, f, g, o), both (T, B, 4Dh), and ``C``, ``TC``
+    (= tanh C), ``H``, each (T, B, Dh)."""
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 4
-    Z = input_projection(X, Wx)
+    blas = use_blas(B, M, Dh)
+    Z = step_inputs(X, Wx, blas, keep_z)
     G = np.empty((T, B, M))
     C = np.empty((T, B, Dh))
     TC = np.empty((T, B, Dh))
     H = np.empty((T, B, Dh))
     WT = np.ascontiguousarray(Wh.T)
-    blas = use_blas(B, M, Dh)
+    WxT = np.ascontiguousarray(Wx.T)
     for t in range(T):
-        matmul_acc(h0 if t == 0 else H[t - 1], WT, Z[t], blas)
+        Zt = input_step(Z, X, WxT, t, blas)
+        matmul_acc(h0 if t == 0 else H[t - 1], WT, Zt, blas)
         cp = c0 if t == 0 else C[t - 1]
         for bb in range(B):
-            z = Z[t, bb]
+            z = Zt[bb]
             g = G[t, bb]
             for j in range(M):
                 z[j] += b[j]
@@ -136,21 +140,21 @@ def _lstm_states(Wx, Wh, b, X, h0, c0):
 
 @njit(cache=True)
 def _lstm_forward_kernel(Wx, Wh, b, Why, by, X, h0, c0, out):
-    Z, G, C, TC, H = _lstm_states(Wx, Wh, b, X, h0, c0)
+    Z, G, C, TC, H = _lstm_states(Wx, Wh, b, X, h0, c0, True)
     O, Yh = outputs(H, Why, by, out)
     return Z, G, C, H, O, Yh
 
 
 @njit(cache=True)
 def _lstm_bptt_kernel(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss):
-    Z, G, C, TC, H = _lstm_states(Wx, Wh, b, X, h0, c0)
+    Z, G, C, TC, H = _lstm_states(Wx, Wh, b, X, h0, c0, False)
     T, B, Dh = H.shape
     M = 4 * Dh
     Dx = X.shape[2]
     Dy = Why.shape[0]
     E, D, dH = output_backward(H, Why, by, Y, mask, out, loss)
     dC = np.empty((T, B, Dh))
-    dZ = np.empty((T, B, M))
+    dZ = G  # each step's deltas overwrite its gate values, read just before
     ch = np.zeros((B, Dh))  # W_h^T dz(t+1): the part of dE/dh(t) from step t+1
     cc = np.zeros((B, Dh))  # f(t+1) * dE/dc(t+1): the part of dE/dc(t) from step t+1
     blas = use_blas(B, Dh, M)
@@ -179,6 +183,12 @@ def _lstm_bptt_kernel(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss):
     return E, dWx, dWh, db, dWhy, dby, dH, dC, ch, cc
 
 
+@njit(cache=True, nogil=True)
+def _lstm_bptt_part(Wx, Wh, b, Why, by, X, Y, mask, h0, c0, out, loss, lo, hi):
+    return _lstm_bptt_kernel(Wx, Wh, b, Why, by, seqs(X, lo, hi), seqs(Y, lo, hi), mask,
+                             rows(h0, lo, hi), rows(c0, lo, hi), out, loss)
+
+
 # ----------------------------------------------------------------------------------------------
 # GRU kernels
 # ----------------------------------------------------------------------------------------------
@@ -189,22 +199,24 @@ def _gru_states(Wx, Wh, bx, bh, X, h0):
     T, B, Dx = X.shape
     M = Wh.shape[0]
     Dh = M // 3
-    GX = input_projection(X, Wx)
+    blas = use_blas(B, M, Dh)
+    GX = step_inputs(X, Wx, blas, False)
     R = np.empty((T, B, Dh))
     Zg = np.empty((T, B, Dh))
     N = np.empty((T, B, Dh))
     HN = np.empty((T, B, Dh))
     H = np.empty((T, B, Dh))
     WT = np.ascontiguousarray(Wh.T)
-    blas = use_blas(B, M, Dh)
+    WxT = np.ascontiguousarray(Wx.T)
     gh = np.empty((B, M))
     for t in range(T):
         hp = h0 if t == 0 else H[t - 1]
+        GXt = input_step(GX, X, WxT, t, blas)
         for bb in range(B):
             gh[bb] = bh
         matmul_acc(hp, WT, gh, blas)
         for bb in range(B):
-            gx = GX[t, bb]
+            gx = GXt[bb]
             for j in range(Dh):
                 r = _sigmoid(gx[j] + bx[j] + gh[bb, j])
                 z = _sigmoid(gx[Dh + j] + bx[Dh + j] + gh[bb, Dh + j])
@@ -262,6 +274,12 @@ def _gru_bptt_kernel(Wx, Wh, bx, bh, Why, by, X, Y, mask, h0, out, loss):
             dWhy, D.reshape(T * B, Dy).sum(axis=0), dH, carry)
 
 
+@njit(cache=True, nogil=True)
+def _gru_bptt_part(Wx, Wh, bx, bh, Why, by, X, Y, mask, h0, out, loss, lo, hi):
+    return _gru_bptt_kernel(Wx, Wh, bx, bh, Why, by, seqs(X, lo, hi), seqs(Y, lo, hi), mask,
+                            rows(h0, lo, hi), out, loss)
+
+
 # ----------------------------------------------------------------------------------------------
 # public functions
 # ----------------------------------------------------------------------------------------------
@@ -300,7 +318,7 @@ def lstm_forward(params: Mapping[str, np.ndarray], X, h0=None, c0=None,
     """
     p, s, X, single, (h0, c0) = _prepare(params, LSTM_SHAPES, "LSTM", X,
                                          (("h0", h0), ("c0", c0)))
-    with blas_guard(X, 4 * s["Dh"], s["Dh"]):
+    with blas_guard(X, 4 * s["Dh"], s["Dh"]):  # no split (see nnbook.rnn.run_split)
         Z, G, C, H, O, Yh = _lstm_forward_kernel(p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X,
                                                  h0, c0, _out_code(output))
     Dh = s["Dh"]
@@ -348,9 +366,10 @@ def lstm_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, c0=None,
                                          (("h0", h0), ("c0", c0)))
     out, lcode = check_output_loss(output, loss)
     Yf, mask = check_targets(Y, X.shape[0], X.shape[1], s["Dy"], single, lcode, loss_at)
-    with blas_guard(X, 4 * s["Dh"], s["Dh"]):
-        E, dWx, dWh, db, dWhy, dby, dH, dC, dh0, dc0 = _lstm_bptt_kernel(
-            p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X, Yf, mask, h0, c0, out, lcode)
+    E, dWx, dWh, db, dWhy, dby, dH, dC, dh0, dc0 = run_split(
+        _lstm_bptt_part, (p["Wx"], p["Wh"], p["b"], p["Why"], p["by"], X, Yf, mask, h0, c0, out,
+                          lcode),
+        X, 4 * s["Dh"], s["Dh"], s["Dy"], "ssssss" + ("ttbb" if return_state_grads else "----"))
     grads = {"Wx": dWx, "Wh": dWh, "b": db, "Why": dWhy, "by": dby}
     if return_state_grads:
         return E, grads, {"dh": squeeze(dH, single), "dc": squeeze(dC, single),
@@ -377,7 +396,7 @@ def gru_forward(params: Mapping[str, np.ndarray], X, h0=None, output: str = "ide
         (what the reset gate scales); ``h``: states; all (T, [B,] Dh); ``o``, ``y``: (T, [B,] Dy).
     """
     p, s, X, single, (h0,) = _prepare(params, GRU_SHAPES, "GRU", X, (("h0", h0),))
-    with blas_guard(X, 3 * s["Dh"], s["Dh"]):
+    with blas_guard(X, 3 * s["Dh"], s["Dh"]):  # no split (see nnbook.rnn.run_split)
         R, Zg, N, HN, H, O, Yh = _gru_forward_kernel(p["Wx"], p["Wh"], p["bx"], p["bh"],
                                                      p["Why"], p["by"], X, h0, _out_code(output))
     return {k: squeeze(v, single) for k, v in
@@ -411,9 +430,10 @@ def gru_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, output: str = "ide
     p, s, X, single, (h0,) = _prepare(params, GRU_SHAPES, "GRU", X, (("h0", h0),))
     out, lcode = check_output_loss(output, loss)
     Yf, mask = check_targets(Y, X.shape[0], X.shape[1], s["Dy"], single, lcode, loss_at)
-    with blas_guard(X, 3 * s["Dh"], s["Dh"]):
-        E, dWx, dWh, dbx, dbh, dWhy, dby, dH, dh0 = _gru_bptt_kernel(
-            p["Wx"], p["Wh"], p["bx"], p["bh"], p["Why"], p["by"], X, Yf, mask, h0, out, lcode)
+    E, dWx, dWh, dbx, dbh, dWhy, dby, dH, dh0 = run_split(
+        _gru_bptt_part, (p["Wx"], p["Wh"], p["bx"], p["bh"], p["Why"], p["by"], X, Yf, mask, h0,
+                         out, lcode),
+        X, 3 * s["Dh"], s["Dh"], s["Dy"], "sssssss" + ("tb" if return_state_grads else "--"))
     grads = {"Wx": dWx, "Wh": dWh, "bx": dbx, "bh": dbh, "Why": dWhy, "by": dby}
     if return_state_grads:
         return E, grads, {"dh": squeeze(dH, single), "dh0": dh0[0] if single else dh0}
