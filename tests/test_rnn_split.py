@@ -115,8 +115,12 @@ def test_spare_core_counts_running_threads(monkeypatch):
     now = nnbook._numba.running_now()
     if now is not None:  # Linux: this thread is running while it asks
         assert now >= 1
-    for running, spare in ((cores - 1, True), (cores, False), (cores + 3, False)):
+        assert 0 <= nnbook._numba.own_running() < now
+    # threads of other processes runnable now: (running, of them this process's others) -> spare
+    for running, own, spare in ((cores - 1, 0, True), (cores, 0, False), (cores, 1, True),
+                                (cores + 3, 1, False), (cores + 3, 4, True)):
         monkeypatch.setattr(nnbook._numba, "running_now", lambda: running)
+        monkeypatch.setattr(nnbook._numba, "own_running", lambda: own)
         assert nnbook._numba.spare_core() is spare
     # without /proc/loadavg: the 1-minute load average
     monkeypatch.setattr(nnbook._numba, "running_now", lambda: None)
