@@ -50,6 +50,15 @@ def test_every_chapter_has_a_reader_copy_without_glue_roles(copies):
         n_figures = sum(bool(c.metadata.get("mystnb", {}).get("figure", {}).get("caption"))
                         for c in source.cells)
         assert sum(bool(c.metadata.get("nnbook_caption")) for c in nb.cells) == n_figures
+        numbers = reader_copies.page_numbers(ROOT / "_build" / "html" / "book" / f"{path.stem}.html")
+        prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        # exercises and labelled equations carry the HTML book's numbers; no $$ math is left
+        assert numbers["exercises"], f"{path.name}: no exercise numbers in the built page"
+        for label, number in numbers["exercises"].items():
+            assert re.search(rf":label: {re.escape(label)}\n:enumerator: {re.escape(number)}\n", prose)
+        for label, number in numbers["equations"].items():
+            assert f":label: {label}\n:enumerator: {number}\n" in prose, (path.name, label)
+        assert "$$" not in prose
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 raw = re.findall(r"\{glue(:\w+)?\}|\{solution-(start|end)\}|\{numref\}", cell.source)
@@ -174,6 +183,13 @@ def test_a_chapter_reads_like_the_book_in_jupyterlab(lab, copies, browser):
     unresolved = [label for label in labels if label in prose]
     assert not unresolved, f"figure references shown as raw labels: {unresolved}"
     assert page.locator(".jp-MarkdownCell .katex").count() > 10, "math not typeset"
+    # numbered as in the HTML book: "Exercise 1.1", and "(1.4)" on labelled equations only
+    html_numbers = reader_copies.page_numbers(ROOT / "_build" / "html" / "book" / f"{chapter.stem}.html")
+    shown = page.eval_on_selector_all(".jp-MarkdownCell a[title='Link to this Equation']",
+                                      "links => links.map(a => a.textContent.trim())")
+    assert sorted(shown) == sorted(f"({n})" for n in html_numbers["equations"].values())
+    for number in html_numbers["exercises"].values():
+        assert f"Exercise {number}" in prose
     assert page.locator(".jp-MarkdownCell .katex-error").count() == 0, "TeX error"
     # figures as images, the check cells collapsed
     assert page.locator(".jp-OutputArea-output img").count() >= 3

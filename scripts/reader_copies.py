@@ -15,6 +15,10 @@ chapter with
 * every figure's caption (kept in the cell's metadata, which JupyterLab does not show) added
   below it as "**Fig. 1.2.** ...", and ``{numref}`` roles to figures replaced by the number the
   HTML book gives them (read from the built page, when there is one);
+* exercises and labelled equations numbered as the HTML book numbers them ("Exercise 3.1",
+  "(1.4)": an explicit ``:enumerator:``, since jupyterlab-myst counts 1, 2, ... per notebook),
+  and unlabelled display math left unnumbered, as in the HTML (``$$`` blocks become ``{math}``
+  directives for that);
 * the check cells (``remove-cell``) and the hidden-input cells (``hide-input``) collapsed, and a
   check cell marked by a first comment line, so that they stay out of the reader's way;
 * no outputs: the reader runs the chapter, and its experiments are live ipywidgets.
@@ -44,6 +48,11 @@ GLUE_ROLE = re.compile(r"\{glue(?::(text|md|))?\}`([^`<>]+?)(?::([^`:]*))?`")
 GLUE_DIRECTIVE = re.compile(r"^```\{glue(?::(md|text|))?\}\s+(\S+)[^\n]*\n(?::[^\n]*\n)*```[ \t]*$", re.M)
 NUMREF = re.compile(r"\{numref\}`(?:([^`<]*?)\s*<)?([^`<>]+?)>?`")
 FIGURE_NUMBER = re.compile(r'<figure[^>]*\bid="([^"]+)".*?caption-number">([^<]+?)\s*<', re.S)
+EXERCISE_NUMBER = re.compile(r'<div class="exercise[^"]*" id="([^"]+)">\s*<p class="admonition-title">'
+                             r'<span class="caption-number">Exercise ([^<]+?)\s*</span>')
+EQUATION_NUMBER = re.compile(r'id="equation-([^"]+)">\s*<span class="eqno">\(([^)<]+)\)')
+DISPLAY_MATH = re.compile(r"^([ \t]*)\$\$(.*?)\$\$[ \t]*(?:\((\S+)\))?[ \t]*$", re.M | re.S)
+EXERCISE_OPTIONS = re.compile(r"^([ \t]*:::\{exercise\}[^\n]*\n)((?:[ \t]*:[\w-]+:[^\n]*\n)*)", re.M)
 SOLUTION_START = re.compile(r"^:::\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*:::[ \t]*$", re.M)
 SOLUTION_END = re.compile(r"^:::\{solution-end\}[^\n]*\n:::[ \t]*$", re.M)
 
@@ -135,18 +144,60 @@ def open_solutions(text: str, titles: dict[str, str]) -> str:
     return SOLUTION_END.sub("", text).strip()
 
 
-def exercise_titles(nb) -> dict[str, str]:
-    """label -> "Exercise N" for the exercises of a notebook, numbered as in the book."""
+def exercise_titles(nb, numbers: dict[str, str] | None = None) -> dict[str, str]:
+    """label -> "Exercise 3.1" for the exercises of a notebook, numbered as in the HTML book
+    (``numbers``, from :func:`page_numbers`), or 1, 2, ... in order where the page is not built."""
     labels = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             labels += re.findall(r":::\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", cell.source)
-    return {label: f"Exercise {k}" for k, label in enumerate(labels, start=1)}
+    numbers = numbers or {}
+    return {label: f"Exercise {numbers.get(label, k)}" for k, label in enumerate(labels, start=1)}
 
 
-def figure_numbers(page: pathlib.Path) -> dict[str, str]:
-    """label -> "Fig. 1.2" as the built HTML page numbers its figures (empty if not built)."""
-    return dict(FIGURE_NUMBER.findall(page.read_text())) if page.exists() else {}
+def page_numbers(page: pathlib.Path) -> dict[str, dict[str, str]]:
+    """What the built HTML page numbers, by label (empty where the page is not built):
+    ``{"figures": {"fig-x": "Fig. 1.2"}, "exercises": {"ex-x": "3.1"}, "equations": {"eq-x": "1.4"}}``."""
+    html = page.read_text() if page.exists() else ""
+    return {"figures": dict(FIGURE_NUMBER.findall(html)),
+            "exercises": dict(EXERCISE_NUMBER.findall(html)),
+            "equations": dict(EQUATION_NUMBER.findall(html))}
+
+
+def number_exercises(text: str, numbers: dict[str, str]) -> str:
+    """Give every exercise the HTML book's number (``:enumerator: 3.1``): jupyterlab-myst would
+    count 1, 2, ... per notebook."""
+
+    def add(m: re.Match) -> str:
+        label = re.search(r":label:\s*(\S+)", m.group(2))
+        if not label or label.group(1) not in numbers or ":enumerator:" in m.group(2):
+            return m.group(0)
+        indent = re.match(r"[ \t]*", m.group(1)).group(0)
+        return f"{m.group(1)}{m.group(2)}{indent}:enumerator: {numbers[label.group(1)]}\n"
+
+    return EXERCISE_OPTIONS.sub(add, text)
+
+
+def number_equations(text: str, numbers: dict[str, str], where: str = "") -> str:
+    """Display math as the HTML book numbers it: ``$$ ... $$ (label)`` becomes a ``{math}``
+    directive with the label and the book's number (``:enumerator: 1.4``), and unlabelled ``$$``
+    math one with ``:enumerated: false`` (the HTML leaves it unnumbered; jupyterlab-myst would
+    number every display equation)."""
+
+    def convert(m: re.Match) -> str:
+        indent, body, label = m.group(1), m.group(2).strip("\n"), m.group(3)
+        options = [f":label: {label}"] if label else [":enumerated: false"]
+        if label and label in numbers:
+            options.append(f":enumerator: {numbers[label]}")
+        lines = ["```{math}", *options] + [l[len(indent):] if l.startswith(indent) else l
+                                           for l in body.strip().splitlines()] + ["```"]
+        return "\n".join(indent + l if l else l for l in lines)
+
+    out = DISPLAY_MATH.sub(convert, text)
+    if "$$" in out:
+        raise ValueError(f"{where}: display math ($$) the reader's copy could not convert: "
+                         + out[out.index("$$") - 60:out.index("$$") + 60])
+    return out
 
 
 def fill_numrefs(text: str, numbers: dict[str, str]) -> str:
@@ -187,23 +238,27 @@ def setup_cell(spec: str):
         metadata={"nnbook_setup": True})
 
 
-def reader_copy(source, executed, where: str = "", figures: dict[str, str] | None = None,
+def reader_copy(source, executed, where: str = "", numbers: dict[str, dict] | None = None,
                 install: str | None = None):
     """The reader's copy of one chapter (a new notebook; ``source`` is left alone).
 
-    ``figures`` maps figure labels to the HTML book's numbers (see :func:`figure_numbers`);
-    ``install``, a pip requirement for nnbook, puts :func:`setup_cell` first (launch copies).
+    ``numbers``: the HTML book's numbers of figures, exercises and equations (see
+    :func:`page_numbers`); ``install``, a pip requirement for nnbook, puts :func:`setup_cell`
+    first (launch copies).
     """
     values = glued_values(executed)
-    figures = figures or {}
+    numbers = numbers or {}
+    figures = numbers.get("figures", {})
     nb = copy.deepcopy(source)
-    titles = exercise_titles(nb)
+    titles = exercise_titles(nb, numbers.get("exercises"))
     cells = []
     for cell in nb.cells:
         cells.append(cell)
         if cell.cell_type == "markdown":
-            cell.source = open_solutions(fill_numrefs(fill_glue(cell.source, values, where),
-                                                      figures), titles)
+            text = fill_numrefs(fill_glue(cell.source, values, where), figures)
+            text = number_exercises(text, numbers.get("exercises", {}))
+            text = number_equations(text, numbers.get("equations", {}), where)
+            cell.source = open_solutions(text, titles)
             continue
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         if figure.get("caption"):
@@ -253,7 +308,7 @@ def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
         target = out / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         page = site / path.parent.name / f"{path.stem}.html"
-        nbformat.write(reader_copy(source, executed, path.name, figure_numbers(page), install),
+        nbformat.write(reader_copy(source, executed, path.name, page_numbers(page), install),
                        target)
         written.append(target)
     return written
