@@ -81,12 +81,29 @@ def check_net(net, name: str = "net"):
     return net
 
 
-def as_kernel_array(x, name: str, *, ndim: int, dtype=None) -> np.ndarray:
+def check_finite(arr: np.ndarray, name: str, total: float | None = None) -> None:
+    """Raise if ``arr`` holds NaN or infinity.
+
+    ``total`` is the sum of every entry when the caller has it already (a kernel that reads every
+    entry anyway can add them up in the same pass, e.g. :func:`nnbook.pool.pool2d`); otherwise it
+    is computed here. The sum is finite only if every entry is (inf and NaN propagate); a
+    non-finite sum of finite values (overflow) falls through to the exact check.
+    """
+    if total is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+        raise ValueError(f"{name} contains {bad}; every value must be finite")
+
+
+def as_kernel_array(x, name: str, *, ndim: int, dtype=None, finite: bool = True) -> np.ndarray:
     """Return ``x`` as a float32 or float64 array for a Numba kernel, after checking it.
 
     Unlike :func:`as_float_array` the dtype is kept (float32 stays float32) and nothing is
     converted: integer, boolean, complex or half-precision input raises, and so does a dtype that
     differs from ``dtype`` (when given), so that mixed precision never passes silently.
+    ``finite=False`` leaves the NaN/inf check to the caller (:func:`check_finite`).
 
     Raises
     ------
@@ -107,13 +124,8 @@ def as_kernel_array(x, name: str, *, ndim: int, dtype=None) -> np.ndarray:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    # sum is finite only if every entry is (inf and NaN propagate); a non-finite sum of finite
-    # values (overflow) falls through to the exact check
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = arr.sum()
-    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
-        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
-        raise ValueError(f"{name} contains {bad}; every value must be finite")
+    if finite:
+        check_finite(arr, name)
     return arr
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._checks import as_kernel_array, check_name, int_pair
+from ._checks import as_kernel_array, check_finite, check_name, int_pair
+from ._numba import split_batch
 
 __all__ = ["pool2d", "pool2d_backward"]
 
@@ -19,7 +20,9 @@ _MODES = {"max": 0, "avg": 1, "min": 2}
 
 
 def _check(x, k, stride, mode):
-    x = as_kernel_array(x, "x", ndim=4)
+    # the finiteness of x is checked by the callers: where the kernel reads every entry of x,
+    # the kernel adds them up in the same pass (no second pass over x; see _checks.check_finite)
+    x = as_kernel_array(x, "x", ndim=4, finite=False)
     kh, kw = int_pair(k, "k", minimum=1)
     sh, sw = int_pair(k if stride is None else stride, "stride", minimum=1)
     mode = check_name(mode, _MODES, "pooling mode")
@@ -56,7 +59,26 @@ def pool2d(x: np.ndarray, k: int | tuple[int, int], stride: int | tuple[int, int
         inf, an integer dtype, an unknown mode.
     """
     x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
+    if kh == kw == 2:
+        y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+        parts = split_batch(_pool_forward_2x2, (x, y, sh, sw, m), x.shape[0], work=_work(x))
+        check_finite(x, "x", sum(parts) if _tiled(x, sh, sw, Ho, Wo) else None)
+        return y
+    check_finite(x, "x")
     return _pool_forward(x, kh, kw, sh, sw, Ho, Wo, m)
+
+
+def _work(x) -> float:
+    """The size of a 2x2 pooling call in the units of ``_numba.SPLIT_WORK`` (multiply-adds):
+    about 8 per entry of x, so that a batch is split over two cores from about 250 000 entries
+    (where one kernel call takes 0.1 ms or more), and a chapter's small batches are not."""
+    return 8.0 * x.size
+
+
+def _tiled(x, sh: int, sw: int, Ho: int, Wo: int) -> bool:
+    """Whether 2x2 windows at this stride cover every entry of ``x`` (so a kernel sum over the
+    windows is a sum over all of ``x``)."""
+    return sh == sw == 2 and x.shape[2] == 2 * Ho and x.shape[3] == 2 * Wo
 
 
 def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
@@ -86,7 +108,15 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
     shape = x.shape[:2] + (Ho, Wo)
     if dy.shape != shape:
         raise ValueError(f"dy must have the output shape {shape}, got {dy.shape}")
-    return _pool_backward(np.ascontiguousarray(dy), x, kh, kw, sh, sw, m)
+    dy = np.ascontiguousarray(dy)
+    if kh == kw == 2 and sh >= 2 and sw >= 2 and m != _MODES["avg"]:
+        # each input entry is written once: zeroing is needed only where no window reaches
+        dx = np.empty_like(x) if _tiled(x, sh, sw, Ho, Wo) else np.zeros_like(x)
+        parts = split_batch(_pool_backward_2x2, (dy, x, dx, sh, sw, m), x.shape[0], work=_work(x))
+        check_finite(x, "x", sum(parts) if _tiled(x, sh, sw, Ho, Wo) else None)
+        return dx
+    check_finite(x, "x")
+    return _pool_backward(dy, x, kh, kw, sh, sw, m)
 
 
 @njit(cache=True, nogil=True)
@@ -125,6 +155,33 @@ def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
 
 
 @njit(cache=True, nogil=True)
+def _pool_forward_2x2(x, y, sh, sw, mode, lo, hi):
+    """2x2 windows, any stride, images ``lo..hi-1`` into ``y``: each window's extreme (or mean) in
+    one expression, about 3x faster than the row-at-a-time loops of :func:`_pool_forward` (same
+    results, bit for bit: the mean adds in the same order). Returns the sum of the entries it
+    read, in float64, for the finiteness check (:func:`nnbook._checks.check_finite`)."""
+    C, Ho, Wo = y.shape[1], y.shape[2], y.shape[3]
+    quarter = x.dtype.type(0.25)
+    total = 0.0
+    for n in range(lo, hi):
+        for c in range(C):
+            for i in range(Ho):
+                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                row = y[n, c, i]
+                for j in range(Wo):
+                    w = j * sw
+                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+                    total += (a + b) + (cc + d)
+                    if mode == 0:
+                        row[j] = max(max(a, b), max(cc, d))
+                    elif mode == 2:
+                        row[j] = min(min(a, b), min(cc, d))
+                    else:
+                        row[j] = (((a + b) + cc) + d) * quarter
+    return total
+
+
+@njit(cache=True, nogil=True)
 def _pool_backward(dy, x, kh, kw, sh, sw, mode):
     """Window by window: find the first extreme entry again and add dy to it (or spread dy evenly).
     (A row-at-a-time version like the forward kernel measured 2x slower here.)"""
@@ -152,3 +209,43 @@ def _pool_backward(dy, x, kh, kw, sh, sw, mode):
                                 best, bu, bv = val, u, v
                     dx[n, c, h0 + bu, w0 + bv] += g
     return dx
+
+
+@njit(cache=True, nogil=True)
+def _pool_backward_2x2(dy, x, dx, sh, sw, mode, lo, hi):
+    """Max or min over 2x2 windows that do not overlap (stride >= 2), images ``lo..hi-1`` into
+    ``dx`` (zeroed by the caller where no window reaches): the common case, without a branch on
+    the data.
+
+    Each window's four entries a, b, c, d (row-major) are compared with their extreme m, and
+    ``dy`` goes to the first one equal to it through selects (``a == m``, then ``b == m`` and not
+    a, ...), so ties go to the first entry as in :func:`_pool_backward`. That kernel's search
+    mispredicts a branch on most comparisons of random data; this one measured 2-3x faster.
+    Returns the sum of the entries of ``x`` it read, for the finiteness check."""
+    C, Ho, Wo = dy.shape[1], dy.shape[2], dy.shape[3]
+    zero = x.dtype.type(0)
+    total = 0.0
+    for n in range(lo, hi):
+        for c in range(C):
+            for i in range(Ho):
+                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                d0, d1 = dx[n, c, i * sh], dx[n, c, i * sh + 1]
+                g = dy[n, c, i]
+                for j in range(Wo):
+                    w = j * sw
+                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+                    if mode == 0:
+                        m = max(max(a, b), max(cc, d))
+                    else:
+                        m = min(min(a, b), min(cc, d))
+                    ea = a == m
+                    eb = (b == m) & ~ea
+                    ec = (cc == m) & ~(ea | eb)
+                    ed = ~(ea | eb | ec)
+                    total += (a + b) + (cc + d)
+                    gj = g[j]
+                    d0[w] = gj if ea else zero
+                    d0[w + 1] = gj if eb else zero
+                    d1[w] = gj if ec else zero
+                    d1[w + 1] = gj if ed else zero
+    return total

@@ -104,3 +104,85 @@ def test_matches_torch_and_its_autograd(dtype, mode):
         yt.backward(torch.tensor(dy))
         assert np.allclose(pool2d(x, k, s, mode), yt.detach().numpy(), rtol=tol, atol=tol)
         assert np.allclose(pool2d_backward(dy, x, k, s, mode), xt.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("mode", ["max", "min"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dtype):
+    """2x2 windows with stride >= 2 take a branch-free kernel; it must route every gradient
+    exactly as the general kernel and the direct loops do (ties, remainders, gaps)."""
+    from nnbook import pool as P
+
+    rng = np.random.default_rng(7)
+    for H, W, stride in [(8, 8, 2), (7, 9, 2), (9, 6, 3), (8, 11, (2, 3)), (2, 2, 2), (5, 4, (3, 2))]:
+        for ties in (False, True):
+            x = rng.normal(size=(2, 3, H, W))
+            x = (np.round(x) if ties else x).astype(dtype)
+            y = pool2d(x, 2, stride, mode)
+            dy = rng.normal(size=y.shape).astype(dtype)
+            dx = pool2d_backward(dy, x, 2, stride, mode)
+            sh, sw = (stride, stride) if isinstance(stride, int) else stride
+            general = P._pool_backward(dy, x, 2, 2, sh, sw, P._MODES[mode])
+            assert np.array_equal(dx, general)
+            assert np.array_equal(dx, pool2d_direct_backward(dy, x, 2, stride, mode))
+            half = np.zeros_like(x)   # one part of a split batch writes only its own images
+            P._pool_backward_2x2(dy, x, half, sh, sw, P._MODES[mode], 1, 2)
+            assert np.array_equal(half[1], general[1]) and not half[0].any()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_2x2_forward_equals_the_general_kernel_bit_for_bit(mode, dtype):
+    from nnbook import pool as P
+
+    rng = np.random.default_rng(8)
+    for H, W, (sh, sw) in [(8, 8, (2, 2)), (7, 9, (2, 2)), (9, 6, (1, 1)), (8, 11, (2, 3)),
+                           (2, 2, (2, 2)), (6, 5, (3, 1))]:
+        x = rng.normal(size=(2, 3, H, W)).astype(dtype)
+        Ho, Wo = output_size(H, 2, sh), output_size(W, 2, sw)
+        y = np.zeros((2, 3, Ho, Wo), dtype)
+        P._pool_forward_2x2(x, y, sh, sw, P._MODES[mode], 0, 2)
+        assert np.array_equal(y, P._pool_forward(x, 2, 2, sh, sw, Ho, Wo, P._MODES[mode]))
+        assert np.array_equal(pool2d(x, 2, (sh, sw), mode), y)
+
+
+@pytest.mark.parametrize("spare", [False, True])
+def test_a_split_batch_gives_the_same_pooling_bit_for_bit(spare, monkeypatch):
+    """Large 2x2 poolings are split over two cores (halves of the batch) when a core is free, and
+    run one half after the other otherwise: both must equal the unsplit kernel exactly."""
+    from nnbook import _numba
+
+    rng = np.random.default_rng(10)
+    N = int(_numba.SPLIT_WORK // (8 * 8 * 28 * 28)) | 1   # odd, and 8 * x.size > SPLIT_WORK
+    x = rng.normal(size=(N + 2, 8, 28, 28))
+    dy = rng.normal(size=(N + 2, 8, 14, 14))
+    expect = pool2d(x, 2), pool2d_backward(dy, x, 2), pool2d(x, 2, mode="avg")
+    calls = []
+    monkeypatch.setattr(_numba, "spare_core", lambda: calls.append(1) or spare)
+    got = pool2d(x, 2), pool2d_backward(dy, x, 2), pool2d(x, 2, mode="avg")
+    assert calls, "the split did not engage"
+    for a, b in zip(got, expect):
+        assert np.array_equal(a, b)
+    monkeypatch.setattr(_numba, "THREADS", 1)
+    assert np.array_equal(pool2d_backward(dy, x, 2), expect[1])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 3, 7, 9)])  # windows tile x, or leave a rim
+def test_a_non_finite_entry_anywhere_raises_also_where_the_kernel_checks_it(bad, shape):
+    """2x2 pooling adds up x inside its kernel instead of a separate pass: every position of a
+    NaN or inf (inside a window, or in the rim no window reads) must still raise, forward and
+    backward; huge finite values, whose sum overflows, must not."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=shape)
+    dy = np.ones_like(pool2d(x, 2))
+    for index in [(0, 0, 0, 0), (1, 2, 3, 4), (1, 2, shape[2] - 1, shape[3] - 1)]:
+        xb = x.copy()
+        xb[index] = bad
+        with pytest.raises(ValueError, match="x contains"):
+            pool2d(xb, 2)
+        with pytest.raises(ValueError, match="x contains"):
+            pool2d_backward(dy, xb, 2)
+    huge = np.full(shape, 1e308)
+    assert np.all(pool2d(huge, 2) == 1e308)
+    assert np.isfinite(pool2d_backward(dy, huge, 2)).all()
