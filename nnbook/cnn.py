@@ -12,12 +12,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._checks import as_float_array, check_name, check_positive, int_pair
+from .activations import softmax
 from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
                      check_labels, softmax_cross_entropy)
 
 __all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
            "equivariance_gap", "kernel_gradient_terms", "digits_cnn", "accuracy",
-           "confusion_matrix", "CNNRun", "train_digits_cnn", "tile"]
+           "confusion_matrix", "CNNRun", "Evaluation", "train_digits_cnn", "evaluate_digits_cnn",
+           "tile"]
 
 #: 3x3 kernels for the chapter's filter explorer (applied as cross-correlation).
 KERNELS: dict[str, np.ndarray] = {
@@ -256,45 +258,122 @@ def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
 
 @dataclass
 class CNNRun:
-    """A trained model with its parameters and what :func:`nnbook.training.fit` recorded."""
+    """A trained model with its parameters and what :func:`nnbook.training.fit` recorded.
+
+    ``val_accuracy`` is the validation accuracy after the last epoch, or None when the run was
+    trained without a validation set. A run never holds a test figure: that comes from
+    :func:`evaluate_digits_cnn`, once, for the model finally chosen.
+    """
     model: Sequential
     params: dict[str, np.ndarray]
     log: Any
-    test_accuracy: float
+    val_accuracy: float | None
     snapshots: list = field(default_factory=list, repr=False)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate_digits_cnn` measured on one labelled set of N images.
+
+    Attributes
+    ----------
+    accuracy : float
+        Fraction of correct predictions.
+    loss : float
+        Mean cross-entropy.
+    predictions : ndarray of int, shape (N,)
+    probabilities : ndarray, shape (N, 10)
+        Softmax outputs (inference mode).
+    """
+    accuracy: float
+    loss: float
+    predictions: np.ndarray
+    probabilities: np.ndarray = field(repr=False)
+
+
+def _check_images(X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
+    X = as_float_array(X, f"X_{name}", ndim=(4,))
+    y = check_labels(y, len(X), 10)
+    return X, y
 
 
 def train_digits_cnn(model: Sequential, data: tuple, optimizer, epochs: int, batch_size: int = 32,
                      seed: int = 0, snapshot=None) -> CNNRun:
-    """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with :func:`nnbook.training.fit`.
+    """Train ``model`` on digit images with :func:`nnbook.training.fit`, watching a validation set.
 
-    Records, before training and after every epoch, the training loss and accuracy and the test
-    loss and accuracy (metrics ``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``, all in
-    inference mode) and whatever ``snapshot(params, epoch)`` returns.
+    Records, before training and after every epoch, the mean cross-entropy and the accuracy on the
+    training set (metrics ``train_loss``, ``train_acc``) and, if ``data`` holds a validation set,
+    on it (``val_loss``, ``val_acc``), all in inference mode, and whatever
+    ``snapshot(params, epoch)`` returns. The test set does not belong here: measure the finally
+    chosen model on it once with :func:`evaluate_digits_cnn`.
 
     Parameters
     ----------
     model : Sequential
-    data : tuple of 4 arrays
+        A network for images ``(N, 1, 8, 8)`` with 10 outputs, e.g. :func:`digits_cnn`.
+    data : tuple
+        ``(X_train, y_train, X_val, y_val)``, or ``(X_train, y_train)`` to train without a
+        validation set (e.g. the final model on training plus validation data). ``X_*`` has shape
+        ``(N_*, 1, 8, 8)``, ``y_*`` holds integer labels 0..9 of shape ``(N_*,)``.
     optimizer : nnbook.optimizers.Optimizer
     epochs, batch_size, seed : int
         ``seed`` seeds the parameters, the batch order and dropout.
     snapshot : callable, optional
+        ``snapshot(params, epoch) -> anything``, kept in ``CNNRun.snapshots``.
+
+    Returns
+    -------
+    CNNRun
+        ``log.metrics[name]`` has shape ``(epochs + 1,)``: index 0 before training, index ``e``
+        after epoch ``e``. ``val_accuracy`` is ``log.metrics["val_acc"][-1]`` (None without a
+        validation set).
     """
     from .training import fit
 
-    if not isinstance(data, tuple) or len(data) != 4:
-        raise ValueError("data must be (X_train, y_train, X_test, y_test)")
-    Xtr, ytr, Xte, yte = data
+    if not isinstance(data, tuple) or len(data) not in (2, 4):
+        raise ValueError("data must be (X_train, y_train, X_val, y_val) or (X_train, y_train)")
+    sets = {"train": _check_images(*data[:2], "train")}
+    if len(data) == 4:
+        sets["val"] = _check_images(*data[2:], "val")
+    Xtr, ytr = sets["train"]
     params = model.init(seed)
 
     def evaluate(p):
-        ltr, lte = model.forward(p, Xtr)[0], model.forward(p, Xte)[0]
-        return {"train_loss": softmax_cross_entropy(ltr, ytr)[0],
-                "train_acc": accuracy(ytr, ltr.argmax(1)),
-                "test_loss": softmax_cross_entropy(lte, yte)[0],
-                "test_acc": accuracy(yte, lte.argmax(1))}
+        out = {}
+        for name, (X, y) in sets.items():
+            logits = model.forward(p, X)[0]
+            out[f"{name}_loss"] = softmax_cross_entropy(logits, y)[0]
+            out[f"{name}_acc"] = accuracy(y, logits.argmax(1))
+        return out
 
     log = fit(model.loss_and_grads, params, optimizer, (Xtr, ytr), epochs, batch_size,
               seed=seed, evaluate=evaluate, snapshot=snapshot)
-    return CNNRun(model, params, log, float(log.metrics["test_acc"][-1]), log.snapshots)
+    val = float(log.metrics["val_acc"][-1]) if "val" in sets else None
+    return CNNRun(model, params, log, val, log.snapshots)
+
+
+def evaluate_digits_cnn(run: CNNRun, X, y) -> Evaluation:
+    """Measure a trained run on a labelled set: the final, one-time test of the chosen model.
+
+    Parameters
+    ----------
+    run : CNNRun
+        From :func:`train_digits_cnn`.
+    X : array_like, shape (N, 1, 8, 8)
+    y : array_like of int, shape (N,)
+        Labels 0..9.
+
+    Returns
+    -------
+    Evaluation
+        ``accuracy`` (fraction of correct predictions), ``loss`` (mean cross-entropy),
+        ``predictions`` of shape ``(N,)`` and softmax ``probabilities`` of shape ``(N, 10)``,
+        all in inference mode.
+    """
+    if not isinstance(run, CNNRun):
+        raise ValueError(f"run must be a CNNRun from train_digits_cnn, got {type(run).__name__}")
+    X, y = _check_images(X, y, "eval")
+    logits = run.model.forward(run.params, X)[0]
+    loss, _ = softmax_cross_entropy(logits, y)
+    pred = logits.argmax(1)
+    return Evaluation(accuracy(y, pred), float(loss), pred, softmax(logits))

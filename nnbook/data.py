@@ -5,7 +5,8 @@ import numpy as np
 
 from ._checks import check_positive
 
-__all__ = ["moons", "digits", "noisy_sine", "split", "digits_images", "sample_image"]
+__all__ = ["moons", "digits", "noisy_sine", "split", "split3", "digits_images",
+           "digits_image_splits", "sample_image"]
 
 
 def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +67,46 @@ def split(X: np.ndarray, T: np.ndarray, fraction: float = 0.5, seed: int = 0):
     return X[idx[:k]], T[idx[:k]], X[idx[k:]], T[idx[k:]]
 
 
+def split3(X: np.ndarray, T: np.ndarray, val_fraction: float = 0.2, test_fraction: float = 0.2,
+           seed: int = 0):
+    """Shuffle and split into disjoint training, validation and test parts.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, ...)
+    T : ndarray, shape (N, ...)
+    val_fraction, test_fraction : float
+        Shares of the rows in the validation and the test part (each rounded to whole rows, both
+        parts non-empty, their sum below 1); the training part gets the rest.
+    seed : int
+        Seeds the shuffle.
+
+    Returns
+    -------
+    X_train, T_train, X_val, T_val, X_test, T_test : ndarray
+        Rows of ``X`` and ``T``; every row lands in exactly one part.
+    """
+    for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not isinstance(f, (int, float, np.floating)) or not 0 < f < 1:
+            raise ValueError(f"{name} must be in (0, 1), got {f!r}")
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(f"val_fraction + test_fraction must be below 1, got "
+                         f"{val_fraction} + {test_fraction}")
+    if len(X) != len(T):
+        raise ValueError(f"X has {len(X)} rows but T has {len(T)}")
+    n = len(X)
+    n_val, n_test = int(round(val_fraction * n)), int(round(test_fraction * n))
+    if min(n_val, n_test, n - n_val - n_test) < 1:
+        raise ValueError(f"{n} rows are too few for these fractions: every part needs a row")
+    idx = np.random.default_rng(seed).permutation(n)
+    tr, va, te = idx[:n - n_val - n_test], idx[n - n_val - n_test:n - n_test], idx[n - n_test:]
+    return X[tr], T[tr], X[va], T[va], X[te], T[te]
+
+
 def digits_images(test_fraction: float = 0.25, seed: int = 0):
     """The 8x8 digits as images for a CNN, split into seeded, disjoint training and test sets.
+
+    For model selection use :func:`digits_image_splits`, which also holds out a validation set.
 
     Returns
     -------
@@ -79,6 +118,25 @@ def digits_images(test_fraction: float = 0.25, seed: int = 0):
     X, _, y = digits()
     Xtr, ytr, Xte, yte = split(X.reshape(-1, 1, 8, 8), y, 1.0 - test_fraction, seed)
     return Xtr, ytr.astype(np.int64), Xte, yte.astype(np.int64)
+
+
+def digits_image_splits(val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0):
+    """The 8x8 digits as images for a CNN, in seeded, disjoint training, validation and test sets.
+
+    Choices (architecture, optimizer, epochs, ...) are judged on the validation set; the test set
+    is kept for one final measurement of the chosen model. See :func:`split3`.
+
+    Returns
+    -------
+    X_train : ndarray, shape (N_train, 1, 8, 8), pixel values in [0, 1]
+    y_train : ndarray of int, shape (N_train,)
+    X_val : ndarray, shape (N_val, 1, 8, 8)
+    y_val : ndarray of int, shape (N_val,)
+    X_test : ndarray, shape (N_test, 1, 8, 8)
+    y_test : ndarray of int, shape (N_test,)
+    """
+    X, _, y = digits()
+    return split3(X.reshape(-1, 1, 8, 8), y.astype(np.int64), val_fraction, test_fraction, seed)
 
 
 def sample_image(name: str = "china", gray: bool = True, scale: int = 1) -> np.ndarray:

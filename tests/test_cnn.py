@@ -4,7 +4,7 @@ import pytest
 
 from nnbook import cnn
 from nnbook.conv import conv2d_backward
-from nnbook.data import digits_images, sample_image
+from nnbook.data import digits_image_splits, digits_images, sample_image, split3
 from nnbook.optimizers import Adam
 
 
@@ -99,21 +99,91 @@ def test_loaders():
         sample_image("lena")
 
 
+def test_three_way_split_is_disjoint_seeded_and_complete():
+    X = np.arange(50)[:, None] * np.ones((1, 3))
+    T = np.arange(50)
+    parts = split3(X, T, val_fraction=0.2, test_fraction=0.3, seed=4)
+    Xtr, Ttr, Xva, Tva, Xte, Tte = parts
+    assert (len(Xtr), len(Xva), len(Xte)) == (25, 10, 15)
+    assert sorted(np.concatenate([Ttr, Tva, Tte]).tolist()) == list(range(50))  # disjoint, complete
+    assert all(np.array_equal(a[:, 0], t) for a, t in ((Xtr, Ttr), (Xva, Tva), (Xte, Tte)))
+    again = split3(X, T, 0.2, 0.3, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    assert not np.array_equal(split3(X, T, 0.2, 0.3, seed=5)[5], Tte)
+    with pytest.raises(ValueError, match="below 1"):
+        split3(X, T, 0.5, 0.5)
+    with pytest.raises(ValueError, match="val_fraction"):
+        split3(X, T, 0.0, 0.2)
+    with pytest.raises(ValueError, match="every part"):
+        split3(X[:3], T[:3], 0.1, 0.1)
+    with pytest.raises(ValueError, match="rows"):
+        split3(X, T[:10])
+
+
+def test_digits_image_splits():
+    Xtr, ytr, Xva, yva, Xte, yte = digits_image_splits(val_fraction=0.2, test_fraction=0.2, seed=0)
+    assert (len(Xtr), len(Xva), len(Xte)) == (1079, 359, 359)
+    assert Xtr.shape[1:] == Xva.shape[1:] == Xte.shape[1:] == (1, 8, 8)
+    assert all(y.dtype == np.int64 and set(np.unique(y)) == set(range(10)) for y in (ytr, yva, yte))
+    # every image of the bundled set lands in exactly one part (compared as multisets of rows)
+    everything = digits_images(test_fraction=0.25, seed=0)
+    ref = np.concatenate([everything[0], everything[2]]).reshape(1797, -1)
+    got = np.concatenate([Xtr, Xva, Xte]).reshape(1797, -1)
+    assert np.array_equal(np.unique(ref, axis=0, return_counts=True)[1],
+                          np.unique(got, axis=0, return_counts=True)[1])
+    assert np.array_equal(digits_image_splits(seed=0)[4], Xte)
+    assert not np.array_equal(digits_image_splits(seed=1)[4], Xte)
+
+
 def test_digits_cnn_learns_at_a_small_budget():
-    data = digits_images(seed=0)
+    Xtr, ytr, Xva, yva, Xte, yte = digits_image_splits(seed=0)
+    data = (Xtr, ytr, Xva, yva)
     model = cnn.digits_cnn()
     assert model.shapes[-1] == (10,)
     run = cnn.train_digits_cnn(model, data, Adam(3e-3), epochs=4, batch_size=32, seed=0,
                                snapshot=lambda p, e: (e, p["conv1.w"].copy()))
-    assert run.test_accuracy > 0.85
+    assert run.val_accuracy > 0.85
     assert [e for e, _ in run.snapshots] == [0, 1, 2, 3, 4]
     assert np.array_equal(run.snapshots[-1][1], run.params["conv1.w"])
     assert not np.array_equal(run.snapshots[0][1], run.snapshots[-1][1])
     again = cnn.train_digits_cnn(cnn.digits_cnn(), data, Adam(3e-3), epochs=1, seed=0)
     first = cnn.train_digits_cnn(cnn.digits_cnn(), data, Adam(3e-3), epochs=1, seed=0)
     assert all(np.array_equal(again.params[k], first.params[k]) for k in first.params)  # seeded
-    assert run.log.metrics["test_acc"].shape == (5,)
-    assert run.log.metrics["train_loss"][-1] < run.log.metrics["train_loss"][0]
+    mm = run.log.metrics
+    assert set(mm) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert all(v.shape == (5,) for v in mm.values())
+    assert mm["train_loss"][-1] < mm["train_loss"][0]
+    # the recorded validation metrics are those of the final parameters, in inference mode
+    pred = model.predict(run.params, Xva)
+    assert np.isclose(run.val_accuracy, np.mean(pred == yva))
+    assert run.val_accuracy == mm["val_acc"][-1]
+    # the one final test evaluation
+    ev = cnn.evaluate_digits_cnn(run, Xte, yte)
+    assert ev.predictions.shape == (len(Xte),) and ev.probabilities.shape == (len(Xte), 10)
+    assert np.allclose(ev.probabilities.sum(1), 1)
+    assert np.array_equal(ev.probabilities.argmax(1), ev.predictions)
+    assert np.isclose(ev.accuracy, np.mean(model.predict(run.params, Xte) == yte))
+    assert np.isclose(ev.loss, -np.mean(np.log(ev.probabilities[np.arange(len(yte)), yte])))
+    ev_val = cnn.evaluate_digits_cnn(run, Xva, yva)
+    assert np.isclose(ev_val.loss, mm["val_loss"][-1])
+    assert np.isclose(ev_val.accuracy, run.val_accuracy)
+    # without a validation set (e.g. the final model on training + validation images)
+    trval = (np.concatenate([Xtr, Xva]), np.concatenate([ytr, yva]))
+    final = cnn.train_digits_cnn(cnn.digits_cnn(), trval, Adam(3e-3), epochs=1, seed=0)
+    assert final.val_accuracy is None and set(final.log.metrics) == {"train_loss", "train_acc"}
+    assert final.log.metrics["train_acc"].shape == (2,)
+
+
+def test_train_and_evaluate_reject_bad_input():
+    Xtr, ytr, Xva, yva, _, _ = digits_image_splits(seed=0)
+    with pytest.raises(ValueError, match="data must be"):
+        cnn.train_digits_cnn(cnn.digits_cnn(), (Xtr, ytr, Xva), Adam(3e-3), epochs=1)
+    with pytest.raises(ValueError, match="labels"):
+        cnn.train_digits_cnn(cnn.digits_cnn(), (Xtr, ytr, Xva, yva[:-1]), Adam(3e-3), epochs=1)
+    with pytest.raises(ValueError, match="X_val"):
+        cnn.train_digits_cnn(cnn.digits_cnn(), (Xtr, ytr, Xva[:, 0], yva), Adam(3e-3), epochs=1)
+    with pytest.raises(ValueError, match="CNNRun"):
+        cnn.evaluate_digits_cnn(cnn.digits_cnn(), Xva, yva)
 
 
 def test_tile_mosaic():
