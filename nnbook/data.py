@@ -62,9 +62,16 @@ def split(X: np.ndarray, T: np.ndarray, fraction: float = 0.5, seed: int = 0):
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     if len(X) != len(T):
         raise ValueError(f"X has {len(X)} rows but T has {len(T)}")
-    idx = np.random.default_rng(seed).permutation(len(X))
     k = int(round(fraction * len(X)))
-    return X[idx[:k]], T[idx[:k]], X[idx[k:]], T[idx[k:]]
+    a, b = _partition(len(X), (k, len(X) - k), seed)
+    return X[a], T[a], X[b], T[b]
+
+
+def _partition(n: int, sizes: tuple[int, ...], seed: int) -> list[np.ndarray]:
+    """Row indices of consecutive parts of one seeded shuffle of ``range(n)`` (the one shuffle
+    behind :func:`split` and :func:`split3`)."""
+    idx = np.random.default_rng(seed).permutation(n)
+    return np.split(idx, np.cumsum(sizes)[:-1])
 
 
 def split3(X: np.ndarray, T: np.ndarray, val_fraction: float = 0.2, test_fraction: float = 0.2,
@@ -98,8 +105,7 @@ def split3(X: np.ndarray, T: np.ndarray, val_fraction: float = 0.2, test_fractio
     n_val, n_test = int(round(val_fraction * n)), int(round(test_fraction * n))
     if min(n_val, n_test, n - n_val - n_test) < 1:
         raise ValueError(f"{n} rows are too few for these fractions: every part needs a row")
-    idx = np.random.default_rng(seed).permutation(n)
-    tr, va, te = idx[:n - n_val - n_test], idx[n - n_val - n_test:n - n_test], idx[n - n_test:]
+    tr, va, te = _partition(n, (n - n_val - n_test, n_val, n_test), seed)
     return X[tr], T[tr], X[va], T[va], X[te], T[te]
 
 
