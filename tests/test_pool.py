@@ -125,9 +125,9 @@ def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dty
             general = P._pool_backward(dy, x, 2, 2, sh, sw, P._MODES[mode])
             assert np.array_equal(dx, general)
             assert np.array_equal(dx, pool2d_direct_backward(dy, x, 2, stride, mode))
-            half = np.zeros_like(x)   # one part of a split batch writes only its own images
-            P._pool_backward_2x2(dy, x, half, sh, sw, P._MODES[mode], 1, 2)
-            assert np.array_equal(half[1], general[1]) and not half[0].any()
+            fast = np.zeros_like(x)
+            P._pool_backward_2x2(dy, x, fast, sh, sw, P._MODES[mode])
+            assert np.array_equal(fast, general)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -141,30 +141,9 @@ def test_the_2x2_forward_equals_the_general_kernel_bit_for_bit(mode, dtype):
         x = rng.normal(size=(2, 3, H, W)).astype(dtype)
         Ho, Wo = output_size(H, 2, sh), output_size(W, 2, sw)
         y = np.zeros((2, 3, Ho, Wo), dtype)
-        P._pool_forward_2x2(x, y, sh, sw, P._MODES[mode], 0, 2)
+        P._pool_forward_2x2(x, y, sh, sw, P._MODES[mode])
         assert np.array_equal(y, P._pool_forward(x, 2, 2, sh, sw, Ho, Wo, P._MODES[mode]))
         assert np.array_equal(pool2d(x, 2, (sh, sw), mode), y)
-
-
-@pytest.mark.parametrize("spare", [False, True])
-def test_a_split_batch_gives_the_same_pooling_bit_for_bit(spare, monkeypatch):
-    """Large 2x2 poolings are split over two cores (halves of the batch) when a core is free, and
-    run one half after the other otherwise: both must equal the unsplit kernel exactly."""
-    from nnbook import _numba
-
-    rng = np.random.default_rng(10)
-    N = int(_numba.SPLIT_WORK // (8 * 8 * 28 * 28)) | 1   # odd, and 8 * x.size > SPLIT_WORK
-    x = rng.normal(size=(N + 2, 8, 28, 28))
-    dy = rng.normal(size=(N + 2, 8, 14, 14))
-    expect = pool2d(x, 2), pool2d_backward(dy, x, 2), pool2d(x, 2, mode="avg")
-    calls = []
-    monkeypatch.setattr(_numba, "spare_core", lambda: calls.append(1) or spare)
-    got = pool2d(x, 2), pool2d_backward(dy, x, 2), pool2d(x, 2, mode="avg")
-    assert calls, "the split did not engage"
-    for a, b in zip(got, expect):
-        assert np.array_equal(a, b)
-    monkeypatch.setattr(_numba, "THREADS", 1)
-    assert np.array_equal(pool2d_backward(dy, x, 2), expect[1])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
