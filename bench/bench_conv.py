@@ -35,9 +35,14 @@ except ImportError:
     torch = None
 
 
-def medians(fns: dict, rounds: int = 15, min_time: float = 0.02) -> dict:
+def medians(fns: dict, rounds: int = 9, min_time: float = 0.25) -> dict:
     """Median and best seconds per call of each function, timed in interleaved rounds.
 
+    Each round calls every function for about ``min_time`` seconds in a block. Blocks this long
+    matter on 2 cores: after a call, the BLAS worker threads of NumPy (and PyTorch's OpenMP
+    threads) keep spinning for up to about 0.1 s, on the core the next contender's second thread
+    needs. With blocks of 0.02 s that spill-over slowed every contender (nnbook's split conv by
+    up to 2.2x, NumPy's im2col by 1.2-1.5x); with 0.5 s blocks it is a small share.
     The best round is reported too: on a machine shared with other work it is the closer estimate
     of the time on an idle machine; the median is the figure the targets refer to."""
     number = {}
