@@ -7,8 +7,9 @@ from this build, with nnbook to be installed from this repository's HEAD through
 URL (the workflow uses ``git+https://github.com/<owner>/<repo>@<sha>``; a checkout without git
 installs from the directory instead). One chapter's launch copy
 then runs in a fresh Python environment that has what Colab has (NumPy, SciPy, Numba,
-Matplotlib, ipywidgets, scikit-learn at the pinned versions) but neither nnbook nor MyST-NB: its
-first cell must install nnbook, and the chapter must run to the end without an error or a warning.
+Matplotlib, scikit-learn at the pinned versions, and Colab's ipywidgets 7.7.1) but neither nnbook
+nor MyST-NB: its first cell must install nnbook, and the chapter must run to the end, its live
+experiments included, without an error or a warning.
 That run is the chapter's live run of ``make test`` (nbval leaves it out); its glued values are
 recorded for the determinism check, so this chapter too executes exactly twice in a test run.
 """
@@ -108,19 +109,32 @@ def _clean_env(venv) -> dict[str, str]:
     return env
 
 
+# Colab's runtime has shipped ipywidgets 7.7.1 for years (ipywidgets 8 needs its custom widget
+# manager); nnbook's experiments must work with both, so the Colab-like environment has 7.7.1.
+COLAB_WIDGETS = "ipywidgets==7.7.1"
+WIDGET_PINS = ("ipywidgets==", "widgetsnbextension==", "jupyterlab_widgets==")
+
+
 @pytest.fixture(scope="module")
 def colab(tmp_path_factory):
-    """A fresh environment with Colab's scientific stack (pinned versions), without nnbook and
-    without MyST-NB; nbclient is there only to run the notebook."""
+    """A fresh environment with Colab's scientific stack (the book's pinned versions, but
+    Colab's ipywidgets 7), without nnbook and without MyST-NB; nbclient only runs the notebook."""
     venv = tmp_path_factory.mktemp("colab") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--upgrade-deps", str(venv)], check=True,
                    capture_output=True)  # a current pip, as Colab has
     py = venv / "bin" / "python"
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    deps = [COLAB_WIDGETS if d == "ipywidgets" else d
+            for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    constraints = venv.parent / "constraints.txt"
+    constraints.write_text("\n".join(l for l in (ROOT / "requirements.txt").read_text().splitlines()
+                                     if not l.startswith(WIDGET_PINS)))
     pip = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                          "-c", str(ROOT / "requirements.txt"), *deps, "ipykernel", "nbclient"],
+                          "-c", str(constraints), *deps, "ipykernel", "nbclient"],
                          capture_output=True, text=True)
     assert pip.returncode == 0, pip.stdout + pip.stderr
+    version = subprocess.run([str(py), "-c", "import ipywidgets; print(ipywidgets.__version__)"],
+                             capture_output=True, text=True, cwd=venv.parent, env=_clean_env(venv))
+    assert version.stdout.strip() == COLAB_WIDGETS.split("==")[1], version.stdout + version.stderr
     for module in ("nnbook", "myst_nb"):
         found = subprocess.run([str(py), "-c", f"import {module}"], capture_output=True,
                                cwd=venv.parent, env=_clean_env(venv))
@@ -140,6 +154,9 @@ def test_a_launched_chapter_installs_nnbook_and_runs_as_in_colab(launch, colab, 
     nb = nbformat.read(executed, as_version=4)
     setup = nb.cells[0]
     assert [o.get("text", "").strip() for o in setup.outputs] == ["nnbook installed"]
+    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, "no live experiment (ipywidgets) in the launched chapter"
     where = subprocess.run([str(colab / "bin" / "python"), "-c", "import nnbook; print(nnbook.__file__)"],
                            capture_output=True, text=True, cwd=tmp_path, env=env)
     assert str(colab) in where.stdout, "nnbook was not installed into the kernel's environment"
