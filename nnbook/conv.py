@@ -228,6 +228,16 @@ def _scatter(dcols, dx, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo):
                                 xrow[sw * j + off] += crow[base + j]
 
 
+@njit(cache=True, inline="always")
+def _im2col_block(x, buf, CKK, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo):
+    """The im2col block of one chunk (output rows i0..i1-1 of images n0..n1-1) in ``buf``:
+    shape (C*KH*KW, (n1-n0) * P), with P = (i1-i0) * Wo output positions per image."""
+    P = (i1 - i0) * Wo
+    cols = buf[:CKK * (n1 - n0) * P].reshape((CKK, (n1 - n0) * P))
+    _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
+    return cols, P
+
+
 @njit(cache=True, nogil=True)
 def _forward(x, w2, b, y, KH, KW, sh, sw, ph, pw, G, R, lo, hi):
     """y[lo:hi] = conv2d(x, w, b)[lo:hi]: per chunk (G images, or R output rows of one image),
@@ -239,9 +249,7 @@ def _forward(x, w2, b, y, KH, KW, sh, sw, ph, pw, G, R, lo, hi):
         n1 = min(hi, n0 + G)
         for i0 in range(0, Ho, R):
             i1 = min(Ho, i0 + R)
-            P = (i1 - i0) * Wo
-            cols = buf[:CKK * (n1 - n0) * P].reshape((CKK, (n1 - n0) * P))
-            _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
+            cols, P = _im2col_block(x, buf, CKK, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
             out = np.dot(w2, cols)                                 # (F, g*P)
             for n in range(n0, n1):
                 for f in range(F):
@@ -267,10 +275,8 @@ def _backward(dy, x, w2, dx, KH, KW, sh, sw, ph, pw, G, R, lo, hi):
         n1 = min(hi, n0 + G)
         for i0 in range(0, Ho, R):
             i1 = min(Ho, i0 + R)
-            P = (i1 - i0) * Wo
-            cols = buf[:CKK * (n1 - n0) * P].reshape((CKK, (n1 - n0) * P))
+            cols, P = _im2col_block(x, buf, CKK, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
             dyc = dybuf[:F * (n1 - n0) * P].reshape((F, (n1 - n0) * P))
-            _gather(x, cols, n0, n1, i0, i1, KH, KW, sh, sw, ph, pw, Wo)
             for f in range(F):
                 s = 0.0
                 for n in range(n0, n1):

@@ -103,9 +103,10 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
     dy = np.ascontiguousarray(dy)
     if kh == kw == 2 and sh >= 2 and sw >= 2 and m != _MODES["avg"]:
         # each input entry is written once: zeroing is needed only where no window reaches
-        dx = np.empty_like(x) if _tiled(x, sh, sw, Ho, Wo) else np.zeros_like(x)
+        tiled = _tiled(x, sh, sw, Ho, Wo)
+        dx = np.empty_like(x) if tiled else np.zeros_like(x)
         total = _pool_backward_2x2(dy, x, dx, sh, sw, m)
-        check_finite(x, "x", total if _tiled(x, sh, sw, Ho, Wo) else None)
+        check_finite(x, "x", total if tiled else None)
         return dx
     check_finite(x, "x")
     return _pool_backward(dy, x, kh, kw, sh, sw, m)

@@ -147,10 +147,9 @@ def open_solutions(text: str, titles: dict[str, str]) -> str:
 def exercise_titles(nb, numbers: dict[str, str] | None = None) -> dict[str, str]:
     """label -> "Exercise 3.1" for the exercises of a notebook, numbered as in the HTML book
     (``numbers``, from :func:`page_numbers`), or 1, 2, ... in order where the page is not built."""
-    labels = []
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            labels += re.findall(r":::\{exercise\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", cell.source)
+    labels = [label for cell in nb.cells if cell.cell_type == "markdown"
+              for m in EXERCISE_OPTIONS.finditer(cell.source)
+              for label in [exercise_label(m.group(2))] if label]
     numbers = numbers or {}
     return {label: f"Exercise {numbers.get(label, k)}" for k, label in enumerate(labels, start=1)}
 
@@ -164,16 +163,23 @@ def page_numbers(page: pathlib.Path) -> dict[str, dict[str, str]]:
             "equations": dict(EQUATION_NUMBER.findall(html))}
 
 
+def exercise_label(options: str) -> str | None:
+    """The ``:label:`` among an exercise directive's option lines (group 2 of
+    ``EXERCISE_OPTIONS``), or None."""
+    m = re.search(r":label:\s*(\S+)", options)
+    return m.group(1) if m else None
+
+
 def number_exercises(text: str, numbers: dict[str, str]) -> str:
     """Give every exercise the HTML book's number (``:enumerator: 3.1``): jupyterlab-myst would
     count 1, 2, ... per notebook."""
 
     def add(m: re.Match) -> str:
-        label = re.search(r":label:\s*(\S+)", m.group(2))
-        if not label or label.group(1) not in numbers or ":enumerator:" in m.group(2):
+        label = exercise_label(m.group(2))
+        if label not in numbers or ":enumerator:" in m.group(2):
             return m.group(0)
         indent = re.match(r"[ \t]*", m.group(1)).group(0)
-        return f"{m.group(1)}{m.group(2)}{indent}:enumerator: {numbers[label.group(1)]}\n"
+        return f"{m.group(1)}{m.group(2)}{indent}:enumerator: {numbers[label]}\n"
 
     return EXERCISE_OPTIONS.sub(add, text)
 
