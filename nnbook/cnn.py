@@ -291,6 +291,13 @@ class Evaluation:
     probabilities: np.ndarray = field(repr=False)
 
 
+def _measure(model: Sequential, params, X, y) -> tuple[float, float, np.ndarray]:
+    """Mean cross-entropy, accuracy and logits (N, 10) of ``model`` on a labelled set
+    (inference mode): what a training epoch records and the final test reports."""
+    logits = model.forward(params, X)[0]
+    return softmax_cross_entropy(logits, y)[0], accuracy(y, logits.argmax(1)), logits
+
+
 def _check_images(X, y, name: str) -> tuple[np.ndarray, np.ndarray]:
     X = as_float_array(X, f"X_{name}", ndim=(4,))
     y = check_labels(y, len(X), 10)
@@ -341,9 +348,7 @@ def train_digits_cnn(model: Sequential, data: tuple, optimizer, epochs: int, bat
     def evaluate(p):
         out = {}
         for name, (X, y) in sets.items():
-            logits = model.forward(p, X)[0]
-            out[f"{name}_loss"] = softmax_cross_entropy(logits, y)[0]
-            out[f"{name}_acc"] = accuracy(y, logits.argmax(1))
+            out[f"{name}_loss"], out[f"{name}_acc"], _ = _measure(model, p, X, y)
         return out
 
     log = fit(model.loss_and_grads, params, optimizer, (Xtr, ytr), epochs, batch_size,
@@ -373,7 +378,5 @@ def evaluate_digits_cnn(run: CNNRun, X, y) -> Evaluation:
     if not isinstance(run, CNNRun):
         raise ValueError(f"run must be a CNNRun from train_digits_cnn, got {type(run).__name__}")
     X, y = _check_images(X, y, "eval")
-    logits = run.model.forward(run.params, X)[0]
-    loss, _ = softmax_cross_entropy(logits, y)
-    pred = logits.argmax(1)
-    return Evaluation(accuracy(y, pred), float(loss), pred, softmax(logits))
+    loss, acc, logits = _measure(run.model, run.params, X, y)
+    return Evaluation(acc, float(loss), logits.argmax(1), softmax(logits))
