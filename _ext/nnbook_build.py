@@ -1,6 +1,6 @@
 """Sphinx extension used by the book build.
 
-* Marks the build (``NNBOOK_BUILD=1``) so that ``nnbook.widgets`` precomputes static frames:
+* Marks the build (``NNBOOK_BUILD=1``) so that ``nnbook.display.widgets`` precomputes static frames:
   the notebook kernels are started by the build after this runs and inherit the environment.
 * Removes duplicate ``<script>`` tags. sphinx-thebe registers its inline configuration
   (``const THEBE_JS_URL = ...``) once per read phase, and Jupyter Book runs that hook twice, so a

@@ -147,7 +147,7 @@ t0 = time.perf_counter()
 import nnbook
 t1 = time.perf_counter()
 if {warm}:  # start Numba (registries, SciPy BLAS bindings) with another, tiny cached function
-    nnbook.rnn.use_blas(1, 1, 1)
+    nnbook.kernels.rnn.use_blas(1, 1, 1)
 r = np.random.default_rng(0)
 X, Y = r.normal(size=(5, 2, 3)), r.normal(size=(5, 2, 1))
 p = getattr(nnbook, {cell!r} + "_params")(3, 4, 1)

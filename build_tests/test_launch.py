@@ -167,7 +167,7 @@ def test_a_launched_chapter_installs_nnbook_and_runs_as_in_colab(launch, colab, 
         for o in cell.outputs:
             assert o.output_type != "error"
             assert not (o.output_type == "stream" and o.name == "stderr"), o.text[:500]
-    # no MyST-NB here: nnbook.glue gave the same outputs as MyST-NB's glue, the live-run record
+    # no MyST-NB here: nnbook.display.glue gave the same outputs as MyST-NB's glue, the live-run record
     values = reader_copies.glued_values(nb)
     assert values, "the chapter glued nothing"
     NBVAL_GLUE.mkdir(parents=True, exist_ok=True)

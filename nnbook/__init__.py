@@ -1,42 +1,56 @@
 """nnbook: the computations behind the executable neural-networks textbook.
 
 The chapters import from here; every algorithm lives once, in this package, tested.
+
+Layers, lowest first (a module may import only from layers before its own)::
+
+    checks      input validation shared by everything (ValueError naming the argument)
+    kernels/    Numba kernels + their validation: conv, pool, rnn, gated; threads/BLAS plumbing
+    nn/         activations, losses, MLP, CNN layers, attention, and the models built from them
+    train/      optimizers, fit (the one training loop), gradient checking
+    data/       data sets and sequence tasks (generated or bundled; nothing downloaded)
+    teach/      the chapters' teaching helpers, one module per idea
+    display/    figure style, diagrams, the chapters' drawings, experiments (widgets), glue
+
+``import nnbook`` is cheap: the names below are imported on first use (``nnbook._lazy``).
 """
-from . import (activations, approx, backprop, conv, data, diagram, invariance, logic, losses, optim,
-               optimizers, plotting, pool, quadratic, symmetry, training, widgets)
-from .activations import derivative, relu, sigmoid, softmax, tanh
-from .conv import conv2d, conv2d_backward, output_size
-from .gradcheck import gradcheck, numerical_gradient, numerical_hessian
-from .losses import loss, loss_from_activations, output_delta
-from .mlp import MLP, Trace
-from .optimizers import SGD, Adam, clip_grad_norm
-from .pool import pool2d, pool2d_backward
-from . import gated, rnn
-from .gated import gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward, lstm_params
-from .rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
-from . import sequences
-from .training import TrainLog, fit
-from . import cnn, layers
-from .layers import Sequential
-from . import tasks
-from .tasks import adding_problem, train_sequence_model
+from ._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
-__all__ = ["MLP", "Trace", "loss", "loss_from_activations", "output_delta", "gradcheck",
-           "numerical_gradient", "numerical_hessian", "sigmoid", "tanh", "relu", "softmax",
-           "derivative", "SGD", "Adam", "clip_grad_norm", "fit", "TrainLog", "optimizers", "training", "activations", "approx", "backprop", "data", "diagram", "invariance", "logic",
-           "losses", "optim", "plotting", "quadratic", "symmetry", "widgets",
-           "conv2d", "conv2d_backward", "pool2d", "pool2d_backward", "output_size", "conv", "pool"]
-__all__ += ["rnn", "rnn_forward", "rnn_bptt", "state_jacobians", "rnn_params", "gated",
-            "lstm_forward", "lstm_bptt", "lstm_params", "gru_forward", "gru_bptt", "gru_params"]
-__all__ += ["sequences"]
-__all__ += ["cnn", "layers", "Sequential"]
-__all__ += ["tasks", "adding_problem", "train_sequence_model"]
-from .attention import (attention, attention_backward, causal_mask, multi_head_attention,
-                        multi_head_attention_backward, positional_encoding, self_attention,
-                        self_attention_backward)
-from .tasks import reverse_digits
-__all__ += ["attention", "attention_backward", "self_attention", "self_attention_backward",
-            "multi_head_attention", "multi_head_attention_backward", "positional_encoding",
-            "causal_mask", "reverse_digits"]
+#: the public API, grouped by layer: name -> module (relative to nnbook) that defines it
+_API = {
+    # nn: activations, losses, the MLP, layers
+    **dict.fromkeys(["sigmoid", "tanh", "relu", "softmax", "derivative"], "nn.activations"),
+    **dict.fromkeys(["loss", "loss_from_activations", "output_delta"], "nn.losses"),
+    **dict.fromkeys(["MLP", "Trace"], "nn.mlp"),
+    **dict.fromkeys(["Sequential"], "nn.layers"),
+    # nn: attention and the models of Part IV
+    **dict.fromkeys(["attention", "attention_backward", "self_attention", "self_attention_backward",
+                     "multi_head_attention", "multi_head_attention_backward",
+                     "positional_encoding", "causal_mask"], "nn.attention"),
+    **dict.fromkeys(["SelfAttentionModel"], "nn.attention_model"),
+    **dict.fromkeys(["ReadThenWriteLSTM"], "nn.read_then_write"),
+    # kernels: convolution, pooling, recurrent cells
+    **dict.fromkeys(["conv2d", "conv2d_backward", "output_size"], "kernels.conv"),
+    **dict.fromkeys(["pool2d", "pool2d_backward"], "kernels.pool"),
+    **dict.fromkeys(["rnn_forward", "rnn_bptt", "rnn_params", "state_jacobians"], "kernels.rnn"),
+    **dict.fromkeys(["lstm_forward", "lstm_bptt", "lstm_params",
+                     "gru_forward", "gru_bptt", "gru_params"], "kernels.gated"),
+    # train: optimizers, the training loop, gradient checks
+    **dict.fromkeys(["SGD", "Adam", "clip_grad_norm"], "train.optimizers"),
+    **dict.fromkeys(["fit", "TrainLog", "Diverged"], "train.fit"),
+    **dict.fromkeys(["gradcheck", "numerical_gradient", "numerical_hessian"], "train.gradcheck"),
+    # data: sequence tasks
+    **dict.fromkeys(["adding_problem", "reverse_digits"], "data.tasks"),
+    # teach: experiment runners the issues name
+    **dict.fromkeys(["train_sequence_model"], "teach.sequence_runs"),
+}
+
+__all__ = sorted(_API) + ["checks", "kernels", "nn", "train", "data", "teach", "display"]
+
+__getattr__ = lazy_getattr(__name__, _API)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,4 +1,4 @@
-"""Slow plain-NumPy references for the Numba kernels of nnbook.conv and nnbook.pool.
+"""Slow plain-NumPy references for the Numba kernels of nnbook.kernels.conv and nnbook.kernels.pool.
 
 Two independent ways to convolve (direct loops over output positions, and im2col + one matrix
 product), with their backward passes, and direct-loop pooling. Written for clarity, not speed;

@@ -1,4 +1,4 @@
-"""Slow plain-NumPy references for the recurrent kernels of nnbook.rnn and nnbook.gated.
+"""Slow plain-NumPy references for the recurrent kernels of nnbook.kernels.rnn and nnbook.kernels.gated.
 
 One sequence at a time, one time step at a time, written straight from the equations, with no
 shared code from the package. Batches are handled by looping over sequences and summing.

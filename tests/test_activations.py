@@ -3,8 +3,8 @@ import warnings
 import numpy as np
 import pytest
 
-from nnbook import activations as act
-from nnbook.gradcheck import numerical_gradient
+from nnbook.nn import activations as act
+from nnbook.train.gradcheck import numerical_gradient
 
 EXTREME = np.array([-1000.0, -50.0, -1.0, 0.0, 1.0, 50.0, 1000.0])
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nnbook import MLP, sigmoid
-from nnbook.approx import bump_edges, bump_network, fit_bumps, max_error, step_unit
+from nnbook.teach.approx import bump_edges, bump_network, fit_bumps, max_error, step_unit
 
 
 def test_step_unit_is_half_way_at_its_edge_and_sharpens():

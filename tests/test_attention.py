@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from nnbook import gradcheck
-from nnbook.attention import (SelfAttentionModel, attention, attention_backward,
-                              attention_logits, causal_mask, multi_head_attention,
-                              multi_head_attention_backward, positional_encoding, self_attention,
-                              self_attention_backward)
+from nnbook.nn.attention_model import SelfAttentionModel
+from nnbook.nn.attention import (attention, attention_backward, attention_logits, causal_mask,
+                                 multi_head_attention, multi_head_attention_backward,
+                                 positional_encoding, self_attention, self_attention_backward)
 
 
 def attention_reference(Q, K, V, mask=None, scale=None):
@@ -277,7 +277,7 @@ def test_model_rejects_bad_tokens():
 
 
 def test_reverse_digits_task():
-    from nnbook.tasks import reverse_digits
+    from nnbook.data.tasks import reverse_digits
     X, Y = reverse_digits(50, 6, n_digits=4, seed=3)
     assert X.shape == Y.shape == (50, 6) and X.min() >= 0 and X.max() <= 3
     assert np.array_equal(Y[:, 0], X[:, 5]) and np.array_equal(Y[:, ::-1], X)
@@ -288,8 +288,8 @@ def test_reverse_digits_task():
 
 # --------------------------------------------------------------------------- chapter helpers
 def test_read_then_write_lstm_layout():
-    from nnbook.attention import ReadThenWriteLSTM
-    from nnbook.gated import lstm_bptt
+    from nnbook.nn.read_then_write import ReadThenWriteLSTM
+    from nnbook.kernels.gated import lstm_bptt
 
     X = np.array([[1, 0, 2], [2, 2, 0]])
     m = ReadThenWriteLSTM(n_tokens=3, T=3, n_hidden=4)
@@ -309,7 +309,7 @@ def test_read_then_write_lstm_layout():
 
 
 def test_costs_and_timer():
-    from nnbook.attention import attention_cost, best_time, recurrent_cost
+    from nnbook.teach.costs import attention_cost, best_time, recurrent_cost
 
     a = attention_cost(T=4, d_model=2, d_head=3, n_out=5)
     assert a == {"multiplications": 3 * 4 * 2 * 3 + 2 * 16 * 3 + 4 * 3 * 5, "sequential_steps": 1}
@@ -324,7 +324,7 @@ def test_draw_attention_marks_the_true_alignment():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from nnbook.attention import draw_attention
+    from nnbook.display.attention_plots import draw_attention
 
     fig, ax = plt.subplots()
     draw_attention(ax, np.eye(3)[::-1], true=[2, 1, 0], annotate=True, title="t")

@@ -7,9 +7,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from nnbook import MLP  # noqa: E402
-from nnbook.backprop import (backprop_steps, delta_from_above, derivative_from_output,  # noqa: E402
-                             draw_backprop, gradient_errors, multiply_counts,
-                             numerical_deltas)
+from nnbook.display.backprop_plots import draw_backprop  # noqa: E402
+from nnbook.teach.backprop import (backprop_steps, delta_from_above,  # noqa: E402
+                                   derivative_from_output, gradient_errors, multiply_counts,
+                                   numerical_deltas)
 
 PAIRS = [("sse", "identity"), ("sse", "sigmoid"), ("sse", "tanh"), ("bce", "sigmoid"),
          ("ce", "softmax")]
@@ -117,7 +118,7 @@ def test_delta_from_above_with_z_uses_one_minus_z_squared():
 
 
 def test_derivative_from_output_agrees_with_derivative_of_a(rng):
-    from nnbook.activations import activation, derivative
+    from nnbook.nn.activations import activation, derivative
     a = rng.normal(size=7) * 2
     for name in ["identity", "sigmoid", "tanh", "relu"]:
         np.testing.assert_allclose(derivative_from_output(name, activation(name)(a)),

@@ -1,11 +1,11 @@
-"""nnbook.cnn and the image loaders of nnbook.data."""
+"""nnbook.teach.cnn and the image loaders of nnbook.data.datasets."""
 import numpy as np
 import pytest
 
-from nnbook import cnn
-from nnbook.conv import conv2d_backward
-from nnbook.data import digits_image_splits, digits_images, sample_image, split3
-from nnbook.optimizers import Adam
+from nnbook.teach import cnn
+from nnbook.kernels.conv import conv2d_backward
+from nnbook.data.datasets import digits_image_splits, digits_images, sample_image, split3
+from nnbook.train.optimizers import Adam
 
 
 def _loops(img, k, true_convolution=False):

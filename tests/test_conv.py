@@ -1,4 +1,4 @@
-"""nnbook.conv: the Numba im2col kernels against plain-NumPy references and finite differences."""
+"""nnbook.kernels.conv: the Numba im2col kernels against plain-NumPy references and finite differences."""
 import numpy as np
 import pytest
 from conv_reference import (conv2d_direct, conv2d_direct_backward, conv2d_im2col,
@@ -177,18 +177,18 @@ def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
     # the kernels work on a few images at a time, the batch split over threads; neither a shorter
     # last chunk nor the split may change anything, and whether the halves of a split run at the
     # same time (idle machine) or one after the other (busy machine) changes no bit
-    import nnbook._numba
-    import nnbook.conv
-    monkeypatch.setattr(nnbook.conv, "CHUNK_COLUMNS", columns)
-    monkeypatch.setattr(nnbook._numba, "THREADS", threads)
-    monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
+    import nnbook.kernels.threads
+    import nnbook.kernels.conv
+    monkeypatch.setattr(nnbook.kernels.conv, "CHUNK_COLUMNS", columns)
+    monkeypatch.setattr(nnbook.kernels.threads, "THREADS", threads)
+    monkeypatch.setattr(nnbook.kernels.threads, "SPLIT_WORK", 0)
     rng = np.random.default_rng(columns)
     # 7 images of 7 x 3 outputs: bands of 1 row, of 2 or 3 rows and a shorter last band, whole
     # images one or two at a time
     x, w, b = rng.normal(size=(7, 2, 7, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
     results = []
     for spare in (True, False):
-        monkeypatch.setattr(nnbook._numba, "spare_core", lambda: spare)
+        monkeypatch.setattr(nnbook.kernels.threads, "spare_core", lambda: spare)
         y = conv2d(x, w, b, stride=(1, 2), padding=1)
         assert close(y, conv2d_direct(x, w, b, (1, 2), 1), np.float64)
         dy = np.random.default_rng(0).normal(size=y.shape)

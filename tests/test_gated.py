@@ -6,8 +6,8 @@ import pytest
 import rnn_reference as ref
 from rnn_reference import check_fd, targets
 from nnbook import numerical_gradient
-from nnbook.gated import (gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward,
-                          lstm_params)
+from nnbook.kernels.gated import (gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward,
+                                  lstm_params)
 
 PAIRS = [("identity", "sse"), ("softmax", "ce"), ("sigmoid", "bce")]
 CELLS = {"lstm": (lstm_params, lstm_forward, lstm_bptt, ref.lstm_bptt, ref.lstm_forward),

@@ -1,10 +1,10 @@
-"""nnbook.glue: MyST-NB's glue where MyST-NB is installed, and the same output where it is not."""
+"""nnbook.display.glue: MyST-NB's glue where MyST-NB is installed, and the same output where it is not."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import nnbook.glue as glue_module
+import nnbook.display.glue as glue_module
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from nnbook import MLP, numerical_gradient
-from nnbook.data import digits
-from nnbook.invariance import (augment_shifts, fourier_magnitude, output_tangent, shift_images,
-                               tangent_penalty, tangent_vectors)
+from nnbook.data.datasets import digits
+from nnbook.teach.invariance import (augment_shifts, fourier_magnitude, output_tangent,
+                                     shift_images, tangent_penalty, tangent_vectors)
 
 
 def _image(rng, size=8):

@@ -1,12 +1,12 @@
-"""nnbook.layers: every backward against central differences, dropout, batch norm, Sequential."""
+"""nnbook.nn.layers: every backward against central differences, dropout, batch norm, Sequential."""
 import numpy as np
 import pytest
 
 from nnbook import numerical_gradient
-from nnbook.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D,
-                           ReLU, Sequential, softmax_cross_entropy)
-from nnbook.optimizers import Adam
-from nnbook.training import fit
+from nnbook.nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool,
+                              MaxPool2D, ReLU, Sequential, softmax_cross_entropy)
+from nnbook.train.optimizers import Adam
+from nnbook.train.fit import fit
 
 
 def _layer_check(layer, x, train=True, seed=0, tol=1e-6):

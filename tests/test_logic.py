@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from nnbook import logic as L
+from nnbook.display import logic_plots as LP
+from nnbook.teach import logic as L
 
 matplotlib.use("Agg")
 X2 = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -181,9 +182,9 @@ def test_learning_rule_hand_trace():
 
 def test_drawing_helpers():
     fig, (a, b) = plt.subplots(1, 2)
-    L.plot_decision(a, L.gate("and"), targets=XOR, title="t")
-    L.plot_decision(a, L.Perceptron([0, 0], 1.0))  # no line: constant unit
-    pos = L.draw_threshold_network(b, L.dnf_network([0, 1, 1, 0]))
+    LP.plot_decision(a, L.gate("and"), targets=XOR, title="t")
+    LP.plot_decision(a, L.Perceptron([0, 0], 1.0))  # no line: constant unit
+    pos = LP.draw_threshold_network(b, L.dnf_network([0, 1, 1, 0]))
     assert (1, 1) in pos and (2, 0) in pos
     plt.close(fig)
 
@@ -222,8 +223,8 @@ def test_drawing_helpers():
     (lambda: L.perceptron_learn(X2, AND, lr=-1.0), "positive"),
     (lambda: L.separable_by_grid(X2, XOR, np.linspace(-1, 1, 1000)), "coarser grid"),
     (lambda: L.separable_by_grid(X2, [0, 1], [0.0, 1.0]), "2 targets"),
-    (lambda: L.draw_threshold_network(plt.gca(), L.dnf_network([0, 0])), "no hidden units"),
-    (lambda: L.plot_decision(plt.gca(), L.gate("and", 3)), "2 inputs"),
+    (lambda: LP.draw_threshold_network(plt.gca(), L.dnf_network([0, 0])), "no hidden units"),
+    (lambda: LP.plot_decision(plt.gca(), L.gate("and", 3)), "2 inputs"),
 ])
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):

@@ -3,9 +3,9 @@ import warnings
 import numpy as np
 import pytest
 
-from nnbook import activations as act
+from nnbook.nn import activations as act
 from nnbook import loss, loss_from_activations, output_delta
-from nnbook.gradcheck import numerical_gradient
+from nnbook.train.gradcheck import numerical_gradient
 
 
 def test_sse_bce_ce_values():

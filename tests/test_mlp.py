@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnbook import MLP, gradcheck
-from nnbook.gradcheck import numerical_hessian
+from nnbook.train.gradcheck import numerical_hessian
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu"]
 PAIRS = [("sse", "identity"), ("sse", "sigmoid"), ("sse", "tanh"), ("sse", "relu"),
@@ -180,7 +180,7 @@ def test_bad_input_raises_value_error_naming_the_problem(bad, match):
 
 
 # ---------------------------------------------------------------- saturation (chapter 2)
-from nnbook.mlp import saturation  # noqa: E402
+from nnbook.nn.mlp import saturation  # noqa: E402
 
 
 def test_saturation_matches_a_hand_count():

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from nnbook import MLP, gradcheck
-from nnbook.data import moons
-from nnbook.optim import batch_gd, penalty, penalty_gradients, sgd, train
+from nnbook.data.datasets import moons
+from nnbook.teach.regularization import batch_gd, penalty, penalty_gradients, sgd, train
 
 
 def test_batch_gd_decreases_error_and_is_deterministic():
@@ -69,8 +69,9 @@ def test_bad_training_input():
 
 
 # ------------------------------------------------------------------ chapter 4: equivalent networks
-from nnbook.optim import (early_stopping_weights, equivalent_alpha, quadratic_gd,  # noqa: E402
-                          transform_inputs, transform_outputs, weight_decay_weights)
+from nnbook.teach.regularization import (early_stopping_weights, equivalent_alpha,  # noqa: E402
+                                         quadratic_gd, transform_inputs, transform_outputs,
+                                         weight_decay_weights)
 
 
 def _random_net(seed, sizes=(3, 5, 4, 2), out="identity"):
@@ -223,8 +224,8 @@ def test_bad_quadratic_input():
 
 
 # ---------------------------------------------------------------- restarts and the M sweep (ch 4-5)
-from nnbook.data import noisy_sine  # noqa: E402
-from nnbook.optim import hidden_unit_sweep, restarts  # noqa: E402
+from nnbook.data.datasets import noisy_sine  # noqa: E402
+from nnbook.teach.regularization import hidden_unit_sweep, restarts  # noqa: E402
 
 
 def test_restarts_are_the_same_as_training_each_seed_by_hand():
@@ -264,7 +265,7 @@ def test_hidden_unit_sweep_records_per_pattern_errors():
 
 
 def test_restarts_with_bfgs_are_bfgs_from_each_seed():
-    from nnbook.quadratic import bfgs
+    from nnbook.teach.quadratic import bfgs
 
     X, t = noisy_sine(12, noise=0.2, seed=0)
     runs = restarts([1, 2, 1], ["tanh", "identity"], X, t, "sse", 0.0, 200, seeds=[0, 1],

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from nnbook.optimizers import SGD, Adam, clip_grad_norm, global_norm
-from nnbook.training import fit
+from nnbook.train.optimizers import SGD, Adam, clip_grad_norm, global_norm
+from nnbook.train.fit import fit
 
 
 def quad():
@@ -120,7 +120,7 @@ def test_diverging_loss_is_reported():
 
 
 def test_divergence_has_its_own_error_class():
-    from nnbook.training import Diverged
+    from nnbook.train.fit import Diverged
 
     with pytest.raises(Diverged, match="loss became"):
         fit(lambda p, x, rng: (np.nan, {"a": np.zeros(1)}), {"a": np.ones(1)}, SGD(lr=1),

@@ -1,4 +1,4 @@
-"""nnbook.pool: the Numba pooling kernels against plain-NumPy loops and finite differences."""
+"""nnbook.kernels.pool: the Numba pooling kernels against plain-NumPy loops and finite differences."""
 import numpy as np
 import pytest
 from conv_reference import pool2d_direct, pool2d_direct_backward
@@ -111,7 +111,7 @@ def test_matches_torch_and_its_autograd(dtype, mode):
 def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dtype):
     """2x2 windows with stride >= 2 take a branch-free kernel; it must route every gradient
     exactly as the general kernel and the direct loops do (ties, remainders, gaps)."""
-    from nnbook import pool as P
+    from nnbook.kernels import pool as P
 
     rng = np.random.default_rng(7)
     for H, W, stride in [(8, 8, 2), (7, 9, 2), (9, 6, 3), (8, 11, (2, 3)), (2, 2, 2), (5, 4, (3, 2))]:
@@ -133,7 +133,7 @@ def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dty
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_2x2_forward_equals_the_general_kernel_bit_for_bit(mode, dtype):
-    from nnbook import pool as P
+    from nnbook.kernels import pool as P
 
     rng = np.random.default_rng(8)
     for H, W, (sh, sw) in [(8, 8, (2, 2)), (7, 9, (2, 2)), (9, 6, (1, 1)), (8, 11, (2, 3)),

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from nnbook import MLP
-from nnbook.quadratic import (beta_ml, eigen_analysis, gd_on_quadratic, hessian, quadratic_model,
-                              rotated_hessian, stability_limit)
+from nnbook.teach.quadratic import (beta_ml, eigen_analysis, gd_on_quadratic, hessian,
+                                    quadratic_model, rotated_hessian, stability_limit)
 
 
 def _flat_grad(net, X, T, loss):
@@ -149,8 +149,8 @@ def test_bad_input_raises_value_error_naming_the_problem():
 
 
 def test_bfgs_reaches_a_minimum_with_positive_definite_hessian():
-    from nnbook.data import noisy_sine
-    from nnbook.quadratic import bfgs, flat_gradient
+    from nnbook.data.datasets import noisy_sine
+    from nnbook.teach.quadratic import bfgs, flat_gradient
     X, t = noisy_sine(200, 0.15, seed=0)
     net = MLP.random([1, 2, 1], ["tanh", "identity"], seed=1)
     before = net.error(X, t)

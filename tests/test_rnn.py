@@ -6,7 +6,7 @@ import pytest
 import rnn_reference as ref
 from rnn_reference import check_fd, targets
 from nnbook import numerical_gradient
-from nnbook.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
+from nnbook.kernels.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians
 
 KEYS = ["Wxh", "Whh", "Why", "bh", "by"]
 PAIRS = [("identity", "sse"), ("softmax", "ce"), ("sigmoid", "bce")]

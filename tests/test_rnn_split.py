@@ -1,4 +1,4 @@
-"""The batch split of the BPTT kernels (``nnbook._numba.split_batch`` in the three ``*_bptt``).
+"""The batch split of the BPTT kernels (``nnbook.kernels.threads.split_batch`` in the three ``*_bptt``).
 
 A split runs each half of the batch forward and backward on its own and adds the halves' errors
 and parameter gradients, first half first. Whether the halves run at the same time (a core to
@@ -8,11 +8,11 @@ rounding. Sizes are chosen so that the halves take the BLAS path (B * gate size 
 import numpy as np
 import pytest
 
-import nnbook._numba
+import nnbook.kernels.threads
 import rnn_reference as ref
 from rnn_reference import targets
-from nnbook.gated import gru_bptt, gru_params, lstm_bptt, lstm_params
-from nnbook.rnn import rnn_bptt, rnn_params
+from nnbook.kernels.gated import gru_bptt, gru_params, lstm_bptt, lstm_params
+from nnbook.kernels.rnn import rnn_bptt, rnn_params
 
 CELLS = {"rnn": (rnn_params, rnn_bptt, ref.rnn_bptt),
          "lstm": (lstm_params, lstm_bptt, ref.lstm_bptt),
@@ -46,9 +46,9 @@ def run(monkeypatch, cell, args, kw, threads, spare):
     def spare_core():
         calls.append(spare)
         return spare
-    monkeypatch.setattr(nnbook._numba, "THREADS", threads)
-    monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
-    monkeypatch.setattr(nnbook._numba, "spare_core", spare_core)
+    monkeypatch.setattr(nnbook.kernels.threads, "THREADS", threads)
+    monkeypatch.setattr(nnbook.kernels.threads, "SPLIT_WORK", 0)
+    monkeypatch.setattr(nnbook.kernels.threads, "spare_core", spare_core)
     out = flat(CELLS[cell][1](*args, **kw))
     assert len(calls) == (threads > 1)  # asked only when the batch is split
     return out
@@ -79,8 +79,8 @@ def test_split_matches_the_reference(monkeypatch, cell, B, rng):
     p, X, Y, kw = problem(cell, B, "softmax", "ce", "all", rng)
     for k in ("return_state_grads", "h0", "c0"):  # (the reference takes no batch of c0)
         kw.pop(k, None)
-    monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
-    monkeypatch.setattr(nnbook._numba, "spare_core", lambda: True)
+    monkeypatch.setattr(nnbook.kernels.threads, "SPLIT_WORK", 0)
+    monkeypatch.setattr(nnbook.kernels.threads, "spare_core", lambda: True)
     E, g = CELLS[cell][1](p, X, Y, **kw)
     E_ref, g_ref = CELLS[cell][2](p, X, Y, **kw)
     assert close(E, E_ref, 1e-10)
@@ -92,8 +92,8 @@ def test_split_matches_the_reference(monkeypatch, cell, B, rng):
 def test_state_grads_of_a_split_batch_are_per_sequence(monkeypatch, cell, rng):
     # the halves' state gradients are joined in batch order: each sequence's own, as if alone
     p, X, Y, kw = problem(cell, 5, "identity", "sse", "all", rng)
-    monkeypatch.setattr(nnbook._numba, "SPLIT_WORK", 0)
-    monkeypatch.setattr(nnbook._numba, "spare_core", lambda: True)
+    monkeypatch.setattr(nnbook.kernels.threads, "SPLIT_WORK", 0)
+    monkeypatch.setattr(nnbook.kernels.threads, "spare_core", lambda: True)
     _, _, state = CELLS[cell][1](p, X, Y, **kw)
     for b in (0, 2, 3, 4):
         one = {k: v[b] for k, v in kw.items() if k in ("h0", "c0")}
@@ -106,25 +106,25 @@ def test_state_grads_of_a_split_batch_are_per_sequence(monkeypatch, cell, rng):
 def test_small_problems_are_not_split(monkeypatch, rng):
     # below SPLIT_WORK multiply-adds a call is one kernel call: spare_core is never asked
     p, X, Y, kw = problem("rnn", 4, "identity", "sse", "all", rng, Dh=4)
-    monkeypatch.setattr(nnbook._numba, "spare_core", lambda: pytest.fail("split a tiny batch"))
+    monkeypatch.setattr(nnbook.kernels.threads, "spare_core", lambda: pytest.fail("split a tiny batch"))
     rnn_bptt(p, X, Y)
 
 
 def test_spare_core_counts_running_threads(monkeypatch):
-    cores = nnbook._numba._CORES
-    now = nnbook._numba.running_now()
+    cores = nnbook.kernels.threads._CORES
+    now = nnbook.kernels.threads.running_now()
     if now is not None:  # Linux: this thread is running while it asks
         assert now >= 1
-        assert 0 <= nnbook._numba.own_running() < now
+        assert 0 <= nnbook.kernels.threads.own_running() < now
     # threads of other processes runnable now: (running, of them this process's others) -> spare
     for running, own, spare in ((cores - 1, 0, True), (cores, 0, False), (cores, 1, True),
                                 (cores + 3, 1, False), (cores + 3, 4, True)):
-        monkeypatch.setattr(nnbook._numba, "running_now", lambda: running)
-        monkeypatch.setattr(nnbook._numba, "own_running", lambda: own)
-        assert nnbook._numba.spare_core() is spare
+        monkeypatch.setattr(nnbook.kernels.threads, "running_now", lambda: running)
+        monkeypatch.setattr(nnbook.kernels.threads, "own_running", lambda: own)
+        assert nnbook.kernels.threads.spare_core() is spare
     # without /proc/loadavg: the 1-minute load average
-    monkeypatch.setattr(nnbook._numba, "running_now", lambda: None)
-    monkeypatch.setattr(nnbook._numba.os, "getloadavg", lambda: (cores - 1.5, 0.0, 0.0))
-    assert nnbook._numba.spare_core()
-    monkeypatch.setattr(nnbook._numba.os, "getloadavg", lambda: (cores - 1.4, 0.0, 0.0))
-    assert not nnbook._numba.spare_core()
+    monkeypatch.setattr(nnbook.kernels.threads, "running_now", lambda: None)
+    monkeypatch.setattr(nnbook.kernels.threads.os, "getloadavg", lambda: (cores - 1.5, 0.0, 0.0))
+    assert nnbook.kernels.threads.spare_core()
+    monkeypatch.setattr(nnbook.kernels.threads.os, "getloadavg", lambda: (cores - 1.4, 0.0, 0.0))
+    assert not nnbook.kernels.threads.spare_core()

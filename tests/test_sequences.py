@@ -1,4 +1,4 @@
-"""Tests of nnbook.sequences: the teaching helpers of the RNN and BPTT chapters."""
+"""Tests of nnbook.teach.sequences: the teaching helpers of the RNN and BPTT chapters."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,14 +7,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from nnbook import MLP  # noqa: E402
-from nnbook.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians  # noqa: E402
-from nnbook.sequences import (CONFIGURATIONS, bptt_steps, bptt_trace, configuration,  # noqa: E402
-                              draw_bptt_step, draw_folded, draw_rnn_step, draw_unfolded,
-                              fit_until_diverged, free_run, inverse_sigmoid_decay,
-                              jacobian_product, jacobian_product_norms, next_value_loss,
-                              nonnormal_matrix, parameter_counts, scaled_orthogonal,
-                              scheduled_inputs, sine_sequences, spectral_radius,
-                              teacher_forcing_inputs, train_next_value, worked_example)
+from nnbook.kernels.rnn import rnn_bptt, rnn_forward, rnn_params, state_jacobians  # noqa: E402
+from nnbook.display.sequence_plots import (draw_bptt_step, draw_folded,  # noqa: E402
+                                           draw_rnn_step, draw_unfolded)
+from nnbook.teach.sequences import (CONFIGURATIONS, bptt_steps, bptt_trace,  # noqa: E402
+                                    configuration, fit_until_diverged, free_run,
+                                    inverse_sigmoid_decay, jacobian_product,
+                                    jacobian_product_norms, next_value_loss, nonnormal_matrix,
+                                    parameter_counts, scaled_orthogonal, scheduled_inputs,
+                                    sine_sequences, spectral_radius, teacher_forcing_inputs,
+                                    train_next_value, worked_example)
+from nnbook.display.sequence_plots import draw_folded, draw_rnn_step, draw_unfolded
 
 
 # ------------------------------------------------------------------ configurations and counts

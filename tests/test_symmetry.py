@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nnbook import MLP
-from nnbook.symmetry import (apply_symmetry, equivalent_networks, is_odd, n_equivalent,
-                             permute_units, sign_flip, swap_units)
+from nnbook.teach.symmetry import (apply_symmetry, equivalent_networks, is_odd, n_equivalent,
+                                   permute_units, sign_flip, swap_units)
 
 
 def generic(sizes, acts, seed=0):
@@ -118,7 +118,7 @@ def test_bad_input_raises_value_error():
 
 
 # ---------------------------------------------------------------- tanh <-> sigmoid (appendix)
-from nnbook.symmetry import convert_hidden  # noqa: E402
+from nnbook.teach.symmetry import convert_hidden  # noqa: E402
 
 
 def test_convert_hidden_keeps_the_function_and_shifts_the_next_biases():

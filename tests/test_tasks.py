@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from nnbook import gradcheck, tasks
-from nnbook.rnn import rnn_forward, state_jacobians
-from nnbook.tasks import (ADDING_BASELINE_MSE, CELLS, adding_problem, init_model, predict,
-                          sequence_loss, state_grad_norms, train_sequence_model)
+from nnbook import gradcheck
+from nnbook.kernels.rnn import rnn_forward, state_jacobians
+from nnbook.data.tasks import ADDING_BASELINE_MSE, adding_problem
+from nnbook.nn.sequence_model import CELLS, cell_functions, init_model, predict, sequence_loss
+from nnbook.teach.sequence_runs import state_grad_norms, train_sequence_model
 
 
 # ---------------------------------------------------------------------------------- adding problem
@@ -112,14 +113,14 @@ def test_bad_input_is_named():
         train_sequence_model("rnn", train, (train[0], train[1][:5]), epochs=1)
     with pytest.raises(ValueError, match="disagree"):
         train_sequence_model("rnn", train, (train[0][:, :, :1], train[1]), epochs=1)
-    assert tasks.CELLS == ("rnn", "lstm", "gru")
+    assert CELLS == ("rnn", "lstm", "gru")
 
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_predict_and_state_grad_norms_agree_with_the_kernels(cell, small):
     X, Y = small
     params = init_model(cell, 2, 3, 1, seed=3)
-    _, _, bptt = tasks.cell_functions(cell)
+    _, _, bptt = cell_functions(cell)
     every = predict(cell, params, X, last=False)
     assert every.shape == (5, 3, 1)
     assert np.array_equal(every[-1], predict(cell, params, X))

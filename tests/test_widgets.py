@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from nnbook import widgets
-from nnbook.widgets import Checkbox, Dropdown, Slider, experiment
+from nnbook.display import widgets
+from nnbook.display.widgets import Checkbox, Dropdown, Slider, experiment
 
 matplotlib.use("Agg")
 CALLS = []

@@ -1,0 +1,133 @@
+"""Shared input validation.
+
+Every public function of :mod:`nnbook` validates its input here first, so that bad input raises a
+:class:`ValueError` whose message names the problem (never a silent wrong answer, never a crash
+deep inside NumPy or Numba).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
+                   allow_empty: bool = False) -> np.ndarray:
+    """Return ``x`` as a float64 array after checking it.
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check.
+    name : str
+        The argument name used in error messages.
+    ndim : tuple of int, optional
+        Allowed numbers of dimensions.
+    allow_empty : bool
+        Whether a zero-size array is acceptable.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not numeric, has a disallowed number of dimensions, is empty, or contains
+        NaN or infinity.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if ndim is not None and arr.ndim not in ndim:
+        allowed = " or ".join(str(d) for d in ndim)
+        raise ValueError(f"{name} must have {allowed} dimension(s), got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+        raise ValueError(f"{name} contains {bad}; every value must be finite")
+    return arr
+
+
+def check_name(name, known, what: str) -> str:
+    """Check that ``name`` is one of ``known``; return it lower-cased."""
+    if not isinstance(name, str) or name.lower() not in known:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(known)}")
+    return name.lower()
+
+
+def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
+    """Check a scalar hyper-parameter is finite and positive (or non-negative)."""
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    elif not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def check_finite(arr: np.ndarray, name: str, total: float | None = None) -> None:
+    """Raise if ``arr`` holds NaN or infinity.
+
+    ``total`` is the sum of every entry when the caller has it already (a kernel that reads every
+    entry anyway can add them up in the same pass, e.g. :func:`nnbook.kernels.pool.pool2d`); otherwise it
+    is computed here. The sum is finite only if every entry is (inf and NaN propagate); a
+    non-finite sum of finite values (overflow) falls through to the exact check.
+    """
+    if total is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(arr)):
+        bad = "NaN" if np.any(np.isnan(arr)) else "inf"
+        raise ValueError(f"{name} contains {bad}; every value must be finite")
+
+
+def as_kernel_array(x, name: str, *, ndim: int, dtype=None, finite: bool = True) -> np.ndarray:
+    """Return ``x`` as a float32 or float64 array for a Numba kernel, after checking it.
+
+    Unlike :func:`as_float_array` the dtype is kept (float32 stays float32) and nothing is
+    converted: integer, boolean, complex or half-precision input raises, and so does a dtype that
+    differs from ``dtype`` (when given), so that mixed precision never passes silently.
+    ``finite=False`` leaves the NaN/inf check to the caller (:func:`check_finite`).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a float32/float64 array, differs from ``dtype``, does not have ``ndim``
+        dimensions, is empty, or contains NaN or infinity.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        raise ValueError(f"{name} has dtype {arr.dtype} but the other inputs are {np.dtype(dtype)}; "
+                         "mixed precision is not allowed (convert explicitly)")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
+    """Check an int or an ``(h, w)`` pair of ints, each at least ``minimum``; return the pair."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        if v < minimum:
+            raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])

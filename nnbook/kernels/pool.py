@@ -1,0 +1,246 @@
+"""2-D pooling (max, average, min) over non-overlapping or overlapping windows, and its gradient.
+
+``pool2d(x, k, stride)`` slides a ``k``-window over each channel of each image of ``x`` (shape
+``(N, C, H, W)``), with step ``stride`` (default ``k``) and no padding, and keeps the window's
+maximum, mean or minimum. Pooling has no parameters; its backward pass routes ``dy`` back to the
+inputs: all of it to the (first) maximal or minimal entry of each window, or evenly spread for the
+average. Ties go to the first entry in row-major order, as in PyTorch.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..checks import as_kernel_array, check_finite, check_name, int_pair
+
+__all__ = ["pool2d", "pool2d_backward"]
+
+_MODES = {"max": 0, "avg": 1, "min": 2}
+
+
+def _check(x, k, stride, mode):
+    # the finiteness of x is checked by the callers: where the kernel reads every entry of x,
+    # the kernel adds them up in the same pass (no second pass over x; see _checks.check_finite)
+    x = as_kernel_array(x, "x", ndim=4, finite=False)
+    kh, kw = int_pair(k, "k", minimum=1)
+    sh, sw = int_pair(k if stride is None else stride, "stride", minimum=1)
+    mode = check_name(mode, _MODES, "pooling mode")
+    H, W = x.shape[2:]
+    if kh > H or kw > W:
+        raise ValueError(f"pooling window {kh}x{kw} is larger than the input {H}x{W}")
+    Ho, Wo = (H - kh) // sh + 1, (W - kw) // sw + 1
+    return np.ascontiguousarray(x), (kh, kw, sh, sw, Ho, Wo), _MODES[mode]
+
+
+def pool2d(x: np.ndarray, k: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+           mode: str = "max") -> np.ndarray:
+    """Max, average or min pooling of each channel.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32 or float64
+        Input feature maps (any memory layout).
+    k : int or (int, int)
+        Window size.
+    stride : int or (int, int), optional
+        Step between windows; defaults to ``k`` (non-overlapping windows).
+    mode : {"max", "avg", "min"}
+
+    Returns
+    -------
+    ndarray, shape (N, C, Ho, Wo), dtype of ``x``
+        ``Ho = output_size(H, kh, sh)`` (no padding), and the same for ``Wo``.
+
+    Raises
+    ------
+    ValueError
+        Wrong number of dimensions, a window larger than the input, ``k`` or stride < 1, NaN or
+        inf, an integer dtype, an unknown mode.
+    """
+    x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
+    if kh == kw == 2:
+        y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+        total = _pool_forward_2x2(x, y, sh, sw, m)
+        check_finite(x, "x", total if _tiled(x, sh, sw, Ho, Wo) else None)
+        return y
+    check_finite(x, "x")
+    return _pool_forward(x, kh, kw, sh, sw, Ho, Wo, m)
+
+
+def _tiled(x, sh: int, sw: int, Ho: int, Wo: int) -> bool:
+    """Whether 2x2 windows at this stride cover every entry of ``x`` (so a kernel sum over the
+    windows is a sum over all of ``x``)."""
+    return sh == sw == 2 and x.shape[2] == 2 * Ho and x.shape[3] == 2 * Wo
+
+
+def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
+                    stride: int | tuple[int, int] | None = None, mode: str = "max") -> np.ndarray:
+    """Gradient of a scalar loss with respect to the input of :func:`pool2d`.
+
+    Parameters
+    ----------
+    dy : ndarray, shape (N, C, Ho, Wo)
+        Gradient with respect to ``pool2d(x, k, stride, mode)``.
+    x, k, stride, mode
+        The arguments of the forward call.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        For max and min, each ``dy`` entry goes to the first extreme entry of its window; for the
+        average it is spread evenly (``1 / (kh kw)`` each). Overlapping windows add up.
+
+    Raises
+    ------
+    ValueError
+        Everything :func:`pool2d` rejects, and a ``dy`` of the wrong shape or dtype.
+    """
+    x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
+    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
+    shape = x.shape[:2] + (Ho, Wo)
+    if dy.shape != shape:
+        raise ValueError(f"dy must have the output shape {shape}, got {dy.shape}")
+    dy = np.ascontiguousarray(dy)
+    if kh == kw == 2 and sh >= 2 and sw >= 2 and m != _MODES["avg"]:
+        # each input entry is written once: zeroing is needed only where no window reaches
+        tiled = _tiled(x, sh, sw, Ho, Wo)
+        dx = np.empty_like(x) if tiled else np.zeros_like(x)
+        total = _pool_backward_2x2(dy, x, dx, sh, sw, m)
+        check_finite(x, "x", total if tiled else None)
+        return dx
+    check_finite(x, "x")
+    return _pool_backward(dy, x, kh, kw, sh, sw, m)
+
+
+@njit(cache=True, nogil=True)
+def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
+    """Row by row: each output row starts from one window entry and takes the max, min or sum
+    with the other kh*kw - 1 entries across the whole row at once (a loop over j that vectorizes)."""
+    N, C = x.shape[0], x.shape[1]
+    y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    scale = 1.0 / (kh * kw)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                h0 = i * sh
+                row = y[n, c, i]
+                src = x[n, c, h0]
+                for j in range(Wo):
+                    row[j] = src[j * sw]
+                for u in range(kh):
+                    src = x[n, c, h0 + u]
+                    for v in range(kw):
+                        if u == 0 and v == 0:
+                            continue
+                        if mode == 0:
+                            for j in range(Wo):
+                                row[j] = max(row[j], src[j * sw + v])
+                        elif mode == 2:
+                            for j in range(Wo):
+                                row[j] = min(row[j], src[j * sw + v])
+                        else:
+                            for j in range(Wo):
+                                row[j] += src[j * sw + v]
+                if mode == 1:
+                    for j in range(Wo):
+                        row[j] *= scale
+    return y
+
+
+@njit(cache=True, nogil=True)
+def _pool_forward_2x2(x, y, sh, sw, mode):
+    """2x2 windows, any stride, into ``y``: each window's extreme (or mean) in one expression,
+    about 3x faster than the row-at-a-time loops of :func:`_pool_forward` (same results, bit for
+    bit: the mean adds in the same order). Returns the sum of the entries it read, in float64,
+    for the finiteness check (:func:`nnbook.checks.check_finite`), which so needs no pass of its
+    own over ``x``. (Splitting the batch over two cores, as conv does, measured slower here: 0.71
+    against 0.54 ms for forward + backward on (64, 8, 28, 28), even with a core free; the kernels
+    are too short for the hand-over.)"""
+    N, C, Ho, Wo = y.shape
+    quarter = x.dtype.type(0.25)
+    total = 0.0
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                row = y[n, c, i]
+                for j in range(Wo):
+                    w = j * sw
+                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+                    total += (a + b) + (cc + d)
+                    if mode == 0:
+                        row[j] = max(max(a, b), max(cc, d))
+                    elif mode == 2:
+                        row[j] = min(min(a, b), min(cc, d))
+                    else:
+                        row[j] = (((a + b) + cc) + d) * quarter
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _pool_backward(dy, x, kh, kw, sh, sw, mode):
+    """Window by window: find the first extreme entry again and add dy to it (or spread dy evenly).
+    (A row-at-a-time version like the forward kernel measured 2x slower here.)"""
+    N, C, H, W = x.shape
+    Ho, Wo = dy.shape[2], dy.shape[3]
+    dx = np.zeros_like(x)
+    scale = 1.0 / (kh * kw)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    h0, w0 = i * sh, j * sw
+                    g = dy[n, c, i, j]
+                    if mode == 1:
+                        for u in range(kh):
+                            for v in range(kw):
+                                dx[n, c, h0 + u, w0 + v] += g * scale
+                        continue
+                    best = x[n, c, h0, w0]
+                    bu, bv = 0, 0
+                    for u in range(kh):
+                        for v in range(kw):
+                            val = x[n, c, h0 + u, w0 + v]
+                            if (mode == 0 and val > best) or (mode == 2 and val < best):
+                                best, bu, bv = val, u, v
+                    dx[n, c, h0 + bu, w0 + bv] += g
+    return dx
+
+
+@njit(cache=True, nogil=True)
+def _pool_backward_2x2(dy, x, dx, sh, sw, mode):
+    """Max or min over 2x2 windows that do not overlap (stride >= 2), into ``dx`` (zeroed by the
+    caller where no window reaches): the common case, without a branch on the data.
+
+    Each window's four entries a, b, c, d (row-major) are compared with their extreme m, and
+    ``dy`` goes to the first one equal to it through selects (``a == m``, then ``b == m`` and not
+    a, ...), so ties go to the first entry as in :func:`_pool_backward`. That kernel's search
+    mispredicts a branch on most comparisons of random data; this one measured 2-3x faster.
+    Returns the sum of the entries of ``x`` it read, for the finiteness check."""
+    N, C, Ho, Wo = dy.shape
+    zero = x.dtype.type(0)
+    total = 0.0
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                d0, d1 = dx[n, c, i * sh], dx[n, c, i * sh + 1]
+                g = dy[n, c, i]
+                for j in range(Wo):
+                    w = j * sw
+                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+                    if mode == 0:
+                        m = max(max(a, b), max(cc, d))
+                    else:
+                        m = min(min(a, b), min(cc, d))
+                    ea = a == m
+                    eb = (b == m) & ~ea
+                    ec = (cc == m) & ~(ea | eb)
+                    ed = ~(ea | eb | ec)
+                    total += (a + b) + (cc + d)
+                    gj = g[j]
+                    d0[w] = gj if ea else zero
+                    d0[w + 1] = gj if eb else zero
+                    d1[w] = gj if ec else zero
+                    d1[w + 1] = gj if ed else zero
+    return total

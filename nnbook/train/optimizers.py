@@ -1,0 +1,195 @@
+r"""Optimizers that step any set of *named* parameter arrays, shared by Parts II-IV.
+
+A model's parameters are a ``dict[str, ndarray]`` (``{"conv1.w": ..., "conv1.b": ..., ...}`` for the
+CNN, ``{"Wxh": ..., "Whh": ..., ...}`` for an RNN, ``{"Wq": ..., ...}`` for attention), and its
+gradients a dict with the same keys and shapes. Every optimizer here updates such a dict *in place*:
+
+>>> opt = Adam(lr=1e-3)                                  # doctest: +SKIP
+>>> opt.step(params, grads)                              # doctest: +SKIP
+
+* :class:`SGD`: :math:`\mathbf v \leftarrow \mu\mathbf v + \mathbf g`,
+  :math:`\mathbf w \leftarrow \mathbf w - \eta\mathbf v` (PyTorch's convention; :math:`\mu = 0` is
+  plain gradient descent);
+* :class:`Adam` (Kingma & Ba, 2015): bias-corrected first and second moment estimates,
+  :math:`\mathbf w \leftarrow \mathbf w - \eta\,\hat{\mathbf m}/(\sqrt{\hat{\mathbf v}} + \epsilon)`;
+* ``weight_decay`` :math:`\lambda` adds :math:`\lambda\mathbf w` to the gradient of every array whose
+  name is not excluded by ``decay_filter`` (L2 regularization, as in chapter 4);
+* :func:`clip_grad_norm` rescales all gradients together when their global norm exceeds
+  :math:`\theta` (chapter on BPTT), keeping their direction.
+
+Part I's :func:`nnbook.teach.regularization.train` trains an :class:`~nnbook.MLP` by plain (batch or stochastic)
+gradient descent with the regularizers of chapter 4; these classes are the general optimizers that
+the later parts share, and :func:`nnbook.train.fit.fit` is the one training loop that drives them.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..checks import check_positive
+
+__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm", "global_norm", "check_grads"]
+
+Params = Mapping[str, np.ndarray]
+
+
+def check_grads(params: Params, grads: Params) -> None:
+    """Check that ``grads`` has exactly the keys of ``params``, matching shapes, finite values.
+
+    Raises
+    ------
+    ValueError
+        Naming the missing or extra key, the shape that disagrees, or the gradient that holds
+        NaN or inf.
+    """
+    if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
+        raise ValueError("params and grads must be dicts of arrays keyed by parameter name, got "
+                         f"{type(params).__name__} and {type(grads).__name__}")
+    missing = sorted(set(params) - set(grads))
+    extra = sorted(set(grads) - set(params))
+    if missing:
+        raise ValueError(f"grads lacks the parameter(s) {missing}")
+    if extra:
+        raise ValueError(f"grads has key(s) {extra} that are not parameters")
+    for k, p in params.items():
+        g = grads[k]
+        if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+            raise ValueError(f"parameter {k!r} must be a floating-point ndarray, got "
+                             f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if np.shape(g) != p.shape:
+            raise ValueError(f"gradient {k!r} has shape {np.shape(g)}, parameter has {p.shape}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"gradient {k!r} contains NaN or inf")
+
+
+def global_norm(grads: Params) -> float:
+    r"""The norm of all gradients taken as one vector, :math:`\sqrt{\sum_k \lVert g_k\rVert^2}`."""
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+
+
+def clip_grad_norm(grads: Params, theta: float) -> tuple[dict[str, np.ndarray], float]:
+    r"""Clip gradients by their global norm (Pascanu et al., 2013).
+
+    If :math:`\lVert\mathbf g\rVert > \theta`, every array is multiplied by
+    :math:`\theta/\lVert\mathbf g\rVert`: the direction of the full gradient is kept and its norm
+    becomes :math:`\theta`. Otherwise the gradients are returned unchanged.
+
+    Parameters
+    ----------
+    grads : dict of str -> ndarray
+        Gradients keyed by parameter name (any shapes).
+    theta : float
+        The threshold, > 0.
+
+    Returns
+    -------
+    clipped : dict of str -> ndarray
+        New arrays (the input is not modified), same keys, shapes and dtypes.
+    norm : float
+        The global norm *before* clipping.
+    """
+    check_positive(theta, "theta")
+    if not isinstance(grads, Mapping) or not grads:
+        raise ValueError("grads must be a non-empty dict of arrays")
+    for k, g in grads.items():
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"gradient {k!r} contains NaN or inf")
+    norm = global_norm(grads)
+    scale = theta / norm if norm > theta else 1.0
+    return {k: np.asarray(g) * np.asarray(scale, dtype=np.asarray(g).dtype) for k, g in grads.items()}, norm
+
+
+class Optimizer:
+    """Base class: keeps per-parameter state keyed by name and applies weight decay.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\\eta` > 0.
+    weight_decay : float
+        L2 coefficient :math:`\\lambda` >= 0, added as :math:`\\lambda\\mathbf w` to the gradient.
+    decay_filter : callable, optional
+        ``decay_filter(name) -> bool``: which arrays are decayed (default: every array whose name
+        does not end in ``b`` or ``.b`` or start with ``b``, i.e. weights but not biases, and not
+        batch-norm shifts/scales named ``*.beta``/``*.gamma``).
+    """
+
+    def __init__(self, lr: float, weight_decay: float = 0.0,
+                 decay_filter: Callable[[str], bool] | None = None):
+        self.lr = float(check_positive(lr, "lr"))
+        self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
+        self.decay_filter = decay_filter or _is_weight
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.t = 0
+
+    def _grad(self, name: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        if self.weight_decay and self.decay_filter(name):
+            return g + self.weight_decay * p
+        return g
+
+    def step(self, params: Params, grads: Params) -> None:
+        """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
+        check_grads(params, grads)
+        self.t += 1
+        for name, p in params.items():
+            g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype))
+            p -= self._update(name, p, g)
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _is_weight(name: str) -> bool:
+    leaf = name.rsplit(".", 1)[-1]
+    return not (leaf.startswith("b") or leaf in ("gamma", "beta"))
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with (heavy-ball) momentum :math:`\mu`.
+
+    :math:`\mathbf v \leftarrow \mu\mathbf v + \mathbf g`, :math:`\mathbf w \leftarrow \mathbf w - \eta\mathbf v`.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 decay_filter: Callable[[str], bool] | None = None):
+        super().__init__(lr, weight_decay, decay_filter)
+        check_positive(momentum, "momentum", allow_zero=True)
+        if momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+
+    def _update(self, name, p, g):
+        if not self.momentum:
+            return self.lr * g
+        v = self.state.setdefault(name, {}).get("v")
+        v = g.copy() if v is None else self.momentum * v + g
+        self.state[name]["v"] = v
+        return self.lr * v
+
+
+class Adam(Optimizer):
+    r"""Adam: :math:`\mathbf m \leftarrow \beta_1\mathbf m + (1-\beta_1)\mathbf g`,
+    :math:`\mathbf v \leftarrow \beta_2\mathbf v + (1-\beta_2)\mathbf g^2`,
+    :math:`\mathbf w \leftarrow \mathbf w - \eta\,\hat{\mathbf m}/(\sqrt{\hat{\mathbf v}}+\epsilon)`
+    with :math:`\hat{\mathbf m} = \mathbf m/(1-\beta_1^t)`, :math:`\hat{\mathbf v} = \mathbf v/(1-\beta_2^t)`.
+    """
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0,
+                 decay_filter: Callable[[str], bool] | None = None):
+        super().__init__(lr, weight_decay, decay_filter)
+        for b in betas:
+            if not 0 <= b < 1:
+                raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = float(check_positive(eps, "eps"))
+
+    def _update(self, name, p, g):
+        b1, b2 = self.betas
+        st = self.state.setdefault(name, {"m": np.zeros_like(p), "v": np.zeros_like(p)})
+        st["m"] = b1 * st["m"] + (1 - b1) * g
+        st["v"] = b2 * st["v"] + (1 - b2) * g * g
+        m_hat = st["m"] / (1 - b1 ** self.t)
+        v_hat = st["v"] / (1 - b2 ** self.t)
+        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
