@@ -92,7 +92,7 @@ def test_the_package_declares_what_a_chapter_imports():
     declared = {re.split(r"[<>=!~ \[]", d)[0].lower()
                 for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     imported = set()
-    for path in (ROOT / "nnbook").glob("*.py"):
+    for path in (ROOT / "nnbook").rglob("*.py"):
         imported |= set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.M))
     third_party = imported - set(sys.stdlib_module_names) - {"nnbook", "myst_nb"}
     distribution = {"sklearn": "scikit-learn", "PIL": "pillow", "IPython": "ipython"}

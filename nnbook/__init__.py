@@ -39,7 +39,8 @@ _API = {
                      "gru_forward", "gru_bptt", "gru_params"], "kernels.gated"),
     # train: optimizers, the training loop, gradient checks
     **dict.fromkeys(["SGD", "Adam", "clip_grad_norm"], "train.optimizers"),
-    **dict.fromkeys(["fit", "TrainLog", "Diverged"], "train.fit"),
+    **dict.fromkeys(["fit", "TrainLog", "Diverged", "EarlyStopping"], "train.fit"),
+    **dict.fromkeys(["fit_mlp"], "train.mlp"),
     **dict.fromkeys(["gradcheck", "numerical_gradient", "numerical_hessian"], "train.gradcheck"),
     # data: sequence tasks
     **dict.fromkeys(["adding_problem", "reverse_digits"], "data.tasks"),

@@ -160,6 +160,34 @@ class MLP:
             i += b.size
         return self
 
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The weights and biases as named arrays ``{"W1": W_1, "b1": b_1, "W2": ...}``.
+
+        These are the network's own arrays, not copies: an optimizer of :mod:`nnbook.train`
+        that updates them in place (through :func:`nnbook.fit`) trains the network.
+        """
+        return _named(self.weights)
+
+    def _with_params(self, params) -> "MLP":
+        """This network if ``params`` are its own arrays, else a twin that uses ``params`` (no copy)."""
+        if not isinstance(params, dict):
+            raise ValueError(f"params must be a dict like MLP.params, got {type(params).__name__}")
+        own = self.params
+        if params.keys() != own.keys():
+            raise ValueError(f"params must have the keys {sorted(own)}, got {sorted(params)}")
+        if all(params[k] is v for k, v in own.items()):
+            return self
+        for k, v in own.items():
+            if np.shape(params[k]) != v.shape:
+                raise ValueError(f"params[{k!r}] has shape {np.shape(params[k])}, the network's "
+                                 f"has {v.shape}")
+        twin = object.__new__(MLP)
+        twin.weights = [(as_float_array(params[f"W{l}"], f"W{l}"), as_float_array(params[f"b{l}"], f"b{l}"))
+                        for l in range(1, len(self.weights) + 1)]
+        twin.activations, twin.deltas = self.activations, None
+        return twin
+
     def __repr__(self) -> str:
         return (f"MLP(sizes={self.sizes}, activations={self.activations}, "
                 f"n_params={self.n_params})")
@@ -244,13 +272,55 @@ class MLP:
         """
         x = self._check_x(x)
         t = self._check_t(t, x)
-        loss = check_name(loss, LOSSES, "loss")
+        _, grads = self._backprop(x, t, check_name(loss, LOSSES, "loss"))
+        return grads
+
+    def _backprop(self, x: np.ndarray, t: np.ndarray, loss: str) -> tuple[Trace, Weights]:
+        """Forward and backward pass on checked input: the trace and the (dW, db) of every layer."""
         tr = self.trace(x)
         deltas = self.backward(tr, t, loss)
         if x.ndim == 1:
             self.deltas = [d.copy() for d in deltas]
-            return [(np.outer(d, z), d.copy()) for d, z in zip(deltas, tr.z[:-1])]
-        return [(d.T @ z, d.sum(axis=0)) for d, z in zip(deltas, tr.z[:-1])]
+            return tr, [(np.outer(d, z), d.copy()) for d, z in zip(deltas, tr.z[:-1])]
+        return tr, [(d.T @ z, d.sum(axis=0)) for d, z in zip(deltas, tr.z[:-1])]
+
+    def loss_and_grads(self, params: dict[str, np.ndarray], x, t, rng=None, *,
+                       loss: str = "sse") -> tuple[float, dict[str, np.ndarray]]:
+        """The error on ``(x, t)`` and its gradients, keyed like :attr:`params`, for :func:`nnbook.fit`.
+
+        Parameters
+        ----------
+        params : dict of str -> ndarray
+            :attr:`params` (the network's own arrays) or arrays of the same names and shapes.
+        x : array_like, shape (N, D)
+        t : array_like, shape (N, K)
+        rng : numpy.random.Generator, optional
+            Unused (the network is deterministic); part of the signature ``fit`` calls.
+        loss : {"sse", "bce", "ce"}
+            Bind it for ``fit``, e.g. ``functools.partial(net.loss_and_grads, loss="bce")``.
+
+        Returns
+        -------
+        error : float
+            Summed over the patterns (Part I's convention), as :meth:`error`.
+        grads : dict of str -> ndarray
+            ``{"W1": dE/dW_1, "b1": dE/db_1, ...}``, the same numbers as :meth:`gradients`.
+        """
+        net = self._with_params(params)
+        x = net._check_x(x)
+        t = net._check_t(t, x)
+        loss = check_name(loss, LOSSES, "loss")
+        tr, grads = net._backprop(x, t, loss)
+        error = loss_from_activations(loss, tr.a[-1], t, net.activations[-1])
+        return float(error), _named(grads)
+
+
+def _named(pairs: Weights) -> dict[str, np.ndarray]:
+    """``[(W_1, b_1), ...]`` as ``{"W1": W_1, "b1": b_1, ...}`` (the same arrays)."""
+    named: dict[str, np.ndarray] = {}
+    for l, (W, b) in enumerate(pairs, start=1):
+        named[f"W{l}"], named[f"b{l}"] = W, b
+    return named
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""The one training loop of Parts II-IV: mini-batches, an optimizer, optional clipping, a log.
+"""The one training loop of the book: mini-batches, an optimizer, optional clipping, a log.
 
-Every trainable model of the later parts (the CNN, the RNNs, attention) is trained by :func:`fit`.
+Every trainable model (Part I's MLP through :func:`nnbook.train.mlp.fit_mlp`, the CNN, the RNNs,
+attention) is trained by :func:`fit`.
 It needs only
 
 * ``params``: a ``dict[str, ndarray]`` of the model's parameters (updated in place), and
@@ -12,6 +13,8 @@ Mini-batches are drawn along ``batch_axis`` of every data array (0 for images ``
 sequences ``(T, B, ...)``) in a fresh seeded order every epoch, so two runs give identical numbers.
 After every epoch (and before the first) ``evaluate(params)`` may return metrics and
 ``snapshot(params, epoch)`` may record anything (filters, attention maps) for an epoch slider.
+:class:`EarlyStopping` is a rule on one of ``evaluate``'s values: stop once it has not improved for
+``patience`` epochs, and put back the parameters of its best epoch.
 
 Long runs show a progress bar in Jupyter; in the book build (``NNBOOK_BUILD=1``) and outside a
 kernel nothing is displayed or printed.
@@ -27,7 +30,7 @@ import numpy as np
 from ..checks import check_positive
 from .optimizers import Optimizer, check_grads, clip_grad_norm, global_norm
 
-__all__ = ["TrainLog", "fit", "Diverged", "Progress", "minibatches"]
+__all__ = ["TrainLog", "fit", "Diverged", "EarlyStopping", "Progress", "minibatches"]
 
 
 class Diverged(ValueError):
@@ -52,6 +55,11 @@ class TrainLog:
         How many steps were clipped.
     steps : int
         How many optimizer steps were taken.
+    stopped_epoch : int
+        The last epoch that ran (smaller than the ``epochs`` asked for if early stopping fired).
+    best_epoch : int or None
+        With :class:`EarlyStopping`: the epoch whose parameters ``fit`` kept (the best value of
+        the monitored metric). Otherwise None; :meth:`best` finds it for any metric.
     """
     loss: np.ndarray
     grad_norm: np.ndarray
@@ -59,6 +67,54 @@ class TrainLog:
     snapshots: list = field(default_factory=list, repr=False)
     clipped: int = 0
     steps: int = 0
+    stopped_epoch: int = 0
+    best_epoch: int | None = None
+
+    def best(self, metric: str, mode: str = "min") -> int:
+        """The first epoch (0 = before training) with the lowest (``mode="max"``: highest) ``metric``."""
+        if metric not in self.metrics:
+            raise ValueError(f"no metric {metric!r} was recorded; evaluate returned "
+                             f"{sorted(self.metrics)}")
+        values = self.metrics[metric]
+        return int(np.argmin(values) if _check_mode(mode) == "min" else np.argmax(values))
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    return mode
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Stop training once ``metric`` (a key of ``evaluate``'s values) has not improved for
+    ``patience`` epochs, and restore the parameters of its best epoch.
+
+    Parameters
+    ----------
+    metric : str
+        The value to watch, e.g. ``"val_error"``.
+    patience : int
+        Epochs without a strict improvement after which training stops (>= 1).
+    mode : {"min", "max"}
+        Whether lower (an error) or higher (an accuracy) is better.
+    restore_best : bool
+        Put back the parameters of the best epoch when training ends (stopped early or not).
+    """
+    metric: str
+    patience: int
+    mode: str = "min"
+    restore_best: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.metric, str):
+            raise ValueError(f"EarlyStopping.metric must be the name of an evaluate value, got "
+                             f"{self.metric!r}")
+        check_positive(self.patience, "patience", integer=True)
+        _check_mode(self.mode)
+
+    def improved(self, value: float, best: float) -> bool:
+        return value < best if self.mode == "min" else value > best
 
 
 class Progress:
@@ -92,7 +148,12 @@ class Progress:
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """A seeded random partition of ``range(n)`` into batches of ``batch_size`` (the last may be smaller)."""
+    """A seeded random partition of ``range(n)`` into batches of ``batch_size`` (the last may be smaller).
+
+    A batch that holds the whole data set keeps its order and draws nothing from ``rng``.
+    """
+    if batch_size >= n:
+        return [np.arange(n)]
     order = rng.permutation(n)
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
@@ -101,7 +162,9 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
         params: dict[str, np.ndarray], optimizer: Optimizer, data: tuple, epochs: int,
         batch_size: int | None = None, *, batch_axis: int = 0, seed: int = 0,
         clip: float | None = None, evaluate: Callable[[dict], Mapping[str, float]] | None = None,
-        snapshot: Callable[[dict, int], Any] | None = None, progress: bool = True) -> TrainLog:
+        snapshot: Callable[[dict, int], Any] | None = None,
+        early_stopping: EarlyStopping | None = None, decay_per: str = "step",
+        progress: bool = True) -> TrainLog:
     """Train ``params`` in place by mini-batch steps of ``optimizer``.
 
     Parameters
@@ -118,7 +181,8 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     epochs : int
         Passes through the data (0 only evaluates).
     batch_size : int, optional
-        Mini-batch size (default: the whole data set, i.e. batch gradient descent).
+        Mini-batch size (default: the whole data set, i.e. batch gradient descent, which takes
+        the examples in their given order; smaller batches are drawn in a fresh seeded order).
     batch_axis : int
         The axis of every data array that indexes examples (1 for sequences ``(T, B, D)``).
     seed : int
@@ -129,6 +193,13 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
         ``evaluate(params) -> {"name": value}``, recorded before training and after each epoch.
     snapshot : callable, optional
         ``snapshot(params, epoch) -> anything``, recorded before training and after each epoch.
+    early_stopping : EarlyStopping, optional
+        A rule on one of ``evaluate``'s values (which ``evaluate`` must then return).
+    decay_per : {"step", "epoch"}
+        What the optimizer's weight decay belongs to. ``"step"`` (for a loss averaged over a
+        mini-batch, as in Parts II-IV and PyTorch): the full decay at every step. ``"epoch"`` (for
+        an error summed over the data set, as in Part I): each step applies the batch's share of
+        it, ``len(batch) / n``, so that an epoch applies it once in total.
     progress : bool
         Show a progress bar in Jupyter (never in the book build).
 
@@ -153,6 +224,15 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     batch_size = n if batch_size is None else check_positive(batch_size, "batch_size", integer=True)
     if clip is not None:
         check_positive(clip, "clip")
+    if decay_per not in ("step", "epoch"):
+        raise ValueError(f"decay_per must be 'step' or 'epoch', got {decay_per!r}")
+    if early_stopping is not None:
+        if not isinstance(early_stopping, EarlyStopping):
+            raise ValueError("early_stopping must be an EarlyStopping rule, got "
+                             f"{type(early_stopping).__name__}")
+        if evaluate is None:
+            raise ValueError(f"early_stopping watches {early_stopping.metric!r}, a value of "
+                             "evaluate: give evaluate")
 
     rng = np.random.default_rng(seed)
     log = TrainLog(loss=np.zeros(epochs), grad_norm=np.zeros(epochs))
@@ -160,11 +240,19 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
 
     def record(epoch: int) -> None:
         if evaluate is not None:
-            metric_rows.append(dict(evaluate(params)))
+            row = dict(evaluate(params))
+            if metric_rows and row.keys() != metric_rows[0].keys():
+                raise ValueError(f"evaluate returned the keys {sorted(row)} after epoch {epoch} "
+                                 f"but {sorted(metric_rows[0])} before training; return the same "
+                                 "keys every time")
+            metric_rows.append(row)
         if snapshot is not None:
             log.snapshots.append(snapshot(params, epoch))
 
     record(0)
+    best = None
+    if early_stopping is not None:
+        best = _Best(early_stopping, metric_rows[0], params)
     bar = Progress(epochs, enabled=progress)
     for epoch in range(1, epochs + 1):
         losses, norms = [], []
@@ -182,15 +270,43 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
             if clip is not None and norm > clip:
                 grads, _ = clip_grad_norm(grads, clip)
                 log.clipped += 1
-            optimizer.step(params, grads)
+            optimizer.step(params, grads, decay_scale=len(idx) / n if decay_per == "epoch" else 1.0)
             log.steps += 1
             losses.append(float(loss))
             norms.append(norm)
         log.loss[epoch - 1] = np.mean(losses)
         log.grad_norm[epoch - 1] = np.mean(norms)
         record(epoch)
+        log.stopped_epoch = epoch
         bar.update(epoch, f"epoch {epoch}/{epochs}")
+        if best is not None and best.update(epoch, metric_rows[-1], params):
+            break
     bar.close()
+    log.loss = log.loss[:log.stopped_epoch]
+    log.grad_norm = log.grad_norm[:log.stopped_epoch]
     if metric_rows:
         log.metrics = {k: np.array([row[k] for row in metric_rows]) for k in metric_rows[0]}
+    if best is not None:
+        log.best_epoch = best.epoch
+        if early_stopping.restore_best:
+            for k, v in best.params.items():
+                params[k][...] = v
     return log
+
+
+class _Best:
+    """The best epoch so far of an :class:`EarlyStopping` rule, with a copy of its parameters."""
+
+    def __init__(self, rule: EarlyStopping, first: Mapping[str, float], params: dict):
+        if rule.metric not in first:
+            raise ValueError(f"early_stopping watches {rule.metric!r}, but evaluate returned "
+                             f"{sorted(first)}")
+        self.rule, self.epoch, self.value = rule, 0, first[rule.metric]
+        self.params = {k: np.array(v, copy=True) for k, v in params.items()}
+
+    def update(self, epoch: int, row: Mapping[str, float], params: dict) -> bool:
+        """Record ``epoch`` if it improved; True when patience has run out."""
+        if self.rule.improved(row[self.rule.metric], self.value):
+            self.epoch, self.value = epoch, row[self.rule.metric]
+            self.params = {k: np.array(v, copy=True) for k, v in params.items()}
+        return epoch - self.epoch >= self.rule.patience

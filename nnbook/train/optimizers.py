@@ -13,13 +13,14 @@ gradients a dict with the same keys and shapes. Every optimizer here updates suc
 * :class:`Adam` (Kingma & Ba, 2015): bias-corrected first and second moment estimates,
   :math:`\mathbf w \leftarrow \mathbf w - \eta\,\hat{\mathbf m}/(\sqrt{\hat{\mathbf v}} + \epsilon)`;
 * ``weight_decay`` :math:`\lambda` adds :math:`\lambda\mathbf w` to the gradient of every array whose
-  name is not excluded by ``decay_filter`` (L2 regularization, as in chapter 4);
+  name is not excluded by ``decay_filter``, or, given as a dict, its own coefficient to each named
+  array (L2 regularization, as in chapter 4, where Part I's weight decay and per-layer decay are
+  such a dict);
 * :func:`clip_grad_norm` rescales all gradients together when their global norm exceeds
   :math:`\theta` (chapter on BPTT), keeping their direction.
 
-Part I's :func:`nnbook.teach.regularization.train` trains an :class:`~nnbook.MLP` by plain (batch or stochastic)
-gradient descent with the regularizers of chapter 4; these classes are the general optimizers that
-the later parts share, and :func:`nnbook.train.fit.fit` is the one training loop that drives them.
+These are the book's only optimizers, and :func:`nnbook.fit` is the one training loop that drives
+them, in every part (Part I's MLP through :func:`nnbook.train.mlp.fit_mlp`).
 """
 from __future__ import annotations
 
@@ -107,33 +108,59 @@ class Optimizer:
     ----------
     lr : float
         Learning rate :math:`\\eta` > 0.
-    weight_decay : float
-        L2 coefficient :math:`\\lambda` >= 0, added as :math:`\\lambda\\mathbf w` to the gradient.
+    weight_decay : float or dict of str -> float
+        L2 coefficients, added as :math:`\\lambda_k\\mathbf w_k` to the gradient of parameter
+        :math:`k`. A float :math:`\\lambda` >= 0 applies to every array that ``decay_filter``
+        selects; a dict gives each parameter its own coefficient explicitly (names it leaves out
+        are not decayed, and ``decay_filter`` is not consulted). Part I's regularizers are such a
+        dict: :func:`nnbook.train.mlp.mlp_weight_decay`.
     decay_filter : callable, optional
-        ``decay_filter(name) -> bool``: which arrays are decayed (default: every array whose name
-        does not end in ``b`` or ``.b`` or start with ``b``, i.e. weights but not biases, and not
-        batch-norm shifts/scales named ``*.beta``/``*.gamma``).
+        ``decay_filter(name) -> bool``: which arrays a float ``weight_decay`` decays (default: every
+        array whose name does not end in ``b`` or ``.b`` or start with ``b``, i.e. weights but not
+        biases, and not batch-norm shifts/scales named ``*.beta``/``*.gamma``).
     """
 
-    def __init__(self, lr: float, weight_decay: float = 0.0,
+    def __init__(self, lr: float, weight_decay: float | Mapping[str, float] = 0.0,
                  decay_filter: Callable[[str], bool] | None = None):
         self.lr = float(check_positive(lr, "lr"))
-        self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
+        if isinstance(weight_decay, Mapping):
+            self.weight_decay = {str(k): float(check_positive(v, f"weight_decay[{k!r}]", allow_zero=True))
+                                 for k, v in weight_decay.items()}
+        else:
+            self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
         self.decay_filter = decay_filter or _is_weight
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
-    def _grad(self, name: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-        if self.weight_decay and self.decay_filter(name):
-            return g + self.weight_decay * p
-        return g
+    def decay(self, name: str) -> float:
+        """The L2 coefficient of parameter ``name`` (0 if it is not decayed)."""
+        if isinstance(self.weight_decay, dict):
+            return self.weight_decay.get(name, 0.0)
+        return self.weight_decay if self.weight_decay and self.decay_filter(name) else 0.0
 
-    def step(self, params: Params, grads: Params) -> None:
-        """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
+    def _grad(self, name: str, p: np.ndarray, g: np.ndarray, decay_scale: float) -> np.ndarray:
+        coef = self.decay(name)
+        if not coef:
+            return g
+        if decay_scale == 1.0:
+            return g + coef * p
+        return g + decay_scale * (coef * p)
+
+    def step(self, params: Params, grads: Params, decay_scale: float = 1.0) -> None:
+        """Update every array of ``params`` in place from ``grads`` (same keys and shapes).
+
+        ``decay_scale`` multiplies the weight-decay term of this step: :func:`nnbook.fit` passes a
+        mini-batch's share of the data set when the decay belongs to a whole epoch (a summed
+        error, as in Part I), so that one epoch applies it once in total.
+        """
         check_grads(params, grads)
+        if isinstance(self.weight_decay, dict):
+            unknown = sorted(set(self.weight_decay) - set(params))
+            if unknown:
+                raise ValueError(f"weight_decay names parameter(s) {unknown} that params lacks")
         self.t += 1
         for name, p in params.items():
-            g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype))
+            g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
             p -= self._update(name, p, g)
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:  # pragma: no cover
@@ -151,7 +178,8 @@ class SGD(Optimizer):
     :math:`\mathbf v \leftarrow \mu\mathbf v + \mathbf g`, :math:`\mathbf w \leftarrow \mathbf w - \eta\mathbf v`.
     """
 
-    def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+    def __init__(self, lr: float, momentum: float = 0.0,
+                 weight_decay: float | Mapping[str, float] = 0.0,
                  decay_filter: Callable[[str], bool] | None = None):
         super().__init__(lr, weight_decay, decay_filter)
         check_positive(momentum, "momentum", allow_zero=True)
@@ -176,7 +204,7 @@ class Adam(Optimizer):
     """
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0,
+                 eps: float = 1e-8, weight_decay: float | Mapping[str, float] = 0.0,
                  decay_filter: Callable[[str], bool] | None = None):
         super().__init__(lr, weight_decay, decay_filter)
         for b in betas:

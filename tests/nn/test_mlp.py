@@ -223,3 +223,45 @@ def test_saturation_rejects_bad_input():
         saturation(net, np.zeros(2))
     with pytest.raises(ValueError, match="MLP"):
         saturation("net", np.zeros((3, 2)))
+
+
+# ------------------------------------------------------------------ named parameters for fit
+def test_params_are_the_networks_own_arrays():
+    net = MLP.random([2, 3, 1], ["tanh", "identity"], seed=0)
+    p = net.params
+    assert list(p) == ["W1", "b1", "W2", "b2"]
+    p["W1"] += 1.0
+    np.testing.assert_array_equal(net.weights[0][0], p["W1"])
+
+
+@pytest.mark.parametrize("loss,out", [("sse", "identity"), ("bce", "sigmoid"), ("ce", "softmax")])
+def test_loss_and_grads_is_the_error_and_backprop_keyed_by_name(loss, out, rng):
+    K = 3 if loss == "ce" else 1
+    net = MLP.random([2, 4, K], ["tanh", out], seed=1)
+    X = rng.normal(size=(6, 2))
+    T = np.eye(K)[rng.integers(0, K, 6)] if loss == "ce" else rng.uniform(0.1, 0.9, (6, 1))
+    E, g = net.loss_and_grads(net.params, X, T, loss=loss)
+    assert E == net.error(X, T, loss)
+    for l, (dW, db) in enumerate(net.gradients(X, T, loss), start=1):
+        np.testing.assert_array_equal(g[f"W{l}"], dW)
+        np.testing.assert_array_equal(g[f"b{l}"], db)
+    # other arrays of the same names: the network is not touched, the gradient is theirs
+    before = net.get_params()
+    keys = list(net.params)
+    f = lambda arrays: (lambda r: (r[0], [r[1][k] for k in keys]))(
+        net.loss_and_grads(dict(zip(keys, arrays)), X, T, loss=loss))
+    other = [a + 0.1 for a in net.params.values()]
+    assert gradcheck(f, other) < 1e-6
+    np.testing.assert_array_equal(net.get_params(), before)
+
+
+def test_loss_and_grads_names_bad_params():
+    net = MLP.random([2, 3, 1], ["tanh", "identity"], seed=0)
+    X, T = np.ones((2, 2)), np.ones((2, 1))
+    with pytest.raises(ValueError, match="keys"):
+        net.loss_and_grads({"W1": net.weights[0][0]}, X, T)
+    bad = dict(net.params, W2=np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"params\['W2'\] has shape"):
+        net.loss_and_grads(bad, X, T)
+    with pytest.raises(ValueError, match="dict"):
+        net.loss_and_grads([1, 2], X, T)
