@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from nnbook import MLP
 from nnbook.train.mlp import penalty
 
 
@@ -12,18 +11,11 @@ from nnbook.teach.regularization import (early_stopping_weights, equivalent_alph
                                          weight_decay_weights)
 
 
-def _random_net(seed, sizes=(3, 5, 4, 2), out="identity"):
-    net = MLP.random(list(sizes), ["tanh"] * (len(sizes) - 2) + [out], seed=seed)
-    r = np.random.default_rng(seed + 100)
-    for _, b in net.weights:
-        b += r.normal(size=b.shape)
-    return net
-
 
 @pytest.mark.parametrize("seed", range(5))
-def test_transform_inputs_leaves_the_function_unchanged(seed):
+def test_transform_inputs_leaves_the_function_unchanged(seed, random_net):
     r = np.random.default_rng(seed)
-    net = _random_net(seed)
+    net = random_net(seed)
     X = r.normal(size=(20, 3))
     for a, b in [(r.uniform(0.3, 3) * r.choice([-1, 1]), r.normal()),
                  (r.uniform(0.3, 3, 3) * r.choice([-1, 1], 3), r.normal(size=3))]:
@@ -33,9 +25,9 @@ def test_transform_inputs_leaves_the_function_unchanged(seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_transform_outputs_scales_and_shifts_the_outputs(seed):
+def test_transform_outputs_scales_and_shifts_the_outputs(seed, random_net):
     r = np.random.default_rng(seed)
-    net = _random_net(seed)
+    net = random_net(seed)
     X = r.normal(size=(20, 3))
     for c, d in [(r.uniform(0.3, 3) * r.choice([-1, 1]), r.normal()),
                  (r.uniform(0.3, 3, 2), r.normal(size=2))]:
@@ -43,8 +35,8 @@ def test_transform_outputs_scales_and_shifts_the_outputs(seed):
         assert np.max(np.abs(new(X) - (c * net(X) + d))) < 1e-12
 
 
-def test_both_transformations_compose_and_scale_the_layer_penalties():
-    net = _random_net(7, sizes=(2, 6, 1))
+def test_both_transformations_compose_and_scale_the_layer_penalties(random_net):
+    net = random_net(7, sizes=(2, 6, 1))
     a, b, c, d = 2.5, -1.0, 3.0, 0.5
     new = transform_outputs(transform_inputs(net, a, b), c, d)
     X = np.random.default_rng(0).normal(size=(30, 2))
@@ -57,8 +49,8 @@ def test_both_transformations_compose_and_scale_the_layer_penalties():
     assert penalty(new, 1.0) != pytest.approx(penalty(net, 1.0))
 
 
-def test_bad_transformations():
-    net = _random_net(0)
+def test_bad_transformations(random_net):
+    net = random_net(0)
     with pytest.raises(ValueError, match="a must be non-zero"):
         transform_inputs(net, 0.0, 1.0)
     with pytest.raises(ValueError, match="a must be non-zero"):
@@ -74,7 +66,7 @@ def test_bad_transformations():
     with pytest.raises(ValueError, match="c has 3 entries"):
         transform_outputs(net, [1.0, 2.0, 3.0], 0.0)
     with pytest.raises(ValueError, match="linear"):
-        transform_outputs(_random_net(0, out="sigmoid"), 2.0, 0.0)
+        transform_outputs(random_net(0, out="sigmoid"), 2.0, 0.0)
     with pytest.raises(ValueError, match="net must be an MLP"):
         transform_inputs("net", 1.0, 0.0)
 

@@ -72,19 +72,12 @@ def test_bad_training_input():
         fit_mlp(net, np.ones(2), t, "sse", 0.1, 1)
 
 
-def _random_net(seed, sizes=(3, 5, 4, 2), out="identity"):
-    net = MLP.random(list(sizes), ["tanh"] * (len(sizes) - 2) + [out], seed=seed)
-    r = np.random.default_rng(seed + 100)
-    for _, b in net.weights:
-        b += r.normal(size=b.shape)
-    return net
-
 
 # ------------------------------------------------------------------ chapter 4: layer decay in fit_mlp
 @pytest.mark.parametrize("wd,ld", [(0.0, [0.5, 2.0]), (0.2, [0.3, 0.0])])
-def test_train_step_is_the_gradient_of_the_regularized_objective(wd, ld, rng):
+def test_train_step_is_the_gradient_of_the_regularized_objective(wd, ld, rng, random_net):
     """One batch epoch moves the weights by -lr times the finite-difference gradient."""
-    net = _random_net(3, sizes=(2, 4, 1))
+    net = random_net(3, sizes=(2, 4, 1))
     X, T = rng.normal(size=(10, 2)), rng.normal(size=(10, 1))
     lr = 1e-3
     from nnbook import numerical_gradient
@@ -101,8 +94,8 @@ def test_train_step_is_the_gradient_of_the_regularized_objective(wd, ld, rng):
     assert h.metrics["objective"][0] == pytest.approx(objective(start.weights))
 
 
-def test_layer_decay_leaves_biases_free(rng):
-    net = _random_net(4, sizes=(2, 3, 1))
+def test_layer_decay_leaves_biases_free(rng, random_net):
+    net = random_net(4, sizes=(2, 3, 1))
     X, T = rng.normal(size=(5, 2)), rng.normal(size=(5, 1))
     plain, decayed = net.copy(), net.copy()
     fit_mlp(plain, X, T, "sse", 0.01, 1)
