@@ -10,6 +10,9 @@
 * Builds the errata page: every ``correction`` admonition of the book is collected while the
   chapters are read, and the ``{errata}`` directive (``book/errata.md``) lists them all, each with
   its chapter and a link back (see the errata section below).
+* Registers the bibliography's styles (see the bibliography section below): citations read
+  "Kingma and Ba (2015)" and "(Kingma and Ba, 2015)", and each chapter's reference list is sorted
+  by author and year, with every entry anchored as ``cite-<key>``.
 """
 import os
 
@@ -62,6 +65,7 @@ def setup(app):
     app.connect("config-inited", _configure_launch, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     _setup_errata(app)
+    _register_bibliography_styles()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -221,3 +225,63 @@ def _setup_errata(app):
     app.connect("env-merge-info", _merge_corrections)
     app.connect("env-get-outdated", _errata_outdated)
     app.connect("doctree-resolved", _fill_errata)
+
+
+# --------------------------------------------------------------------------- bibliography
+# sphinxcontrib-bibtex (shipped with Jupyter Book 1) formats citations and reference lists;
+# ``_config.yml`` selects the two styles registered here. "author_year_round" is the built-in
+# author-year style with round brackets, as a textbook prints it. "nnbook" is pybtex's
+# unsorted-BibTeX style sorted by author, year and title, whose labels are the entries' keys:
+# the HTML hides labels (``_static/nnbook.css``: the list is read by author and year), and keys
+# are unique where numbers or "alpha" labels would repeat across the chapters' separate lists,
+# which sphinxcontrib-bibtex reports as duplicate labels.
+import dataclasses  # noqa: E402
+
+REFERENCE_STYLE = "author_year_round"
+ENTRY_STYLE = "nnbook"
+KEY_LABELS = "nnbook_key"
+SORTING = "nnbook_author_year_title"
+
+
+def _register_bibliography_styles():
+    import pybtex.plugin
+    import sphinxcontrib.bibtex.plugin
+    from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+    from pybtex.style.labels import BaseLabelStyle
+    from pybtex.style.sorting.author_year_title import SortingStyle
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+    def round_brackets():
+        return BracketStyle(left="(", right=")")
+
+    def round_brackets_semicolons():   # (Cybenko, 1989; Hornik et al., 1989)
+        return BracketStyle(left="(", right=")", sep="; ")
+
+    @dataclasses.dataclass
+    class RoundAuthorYear(AuthorYearReferenceStyle):
+        bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=round_brackets_semicolons)
+        bracket_textual: BracketStyle = dataclasses.field(default_factory=round_brackets_semicolons)
+        bracket_author: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_label: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_year: BracketStyle = dataclasses.field(default_factory=round_brackets)
+
+    class KeyLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                yield entry.key
+
+    class AuthorYearTitle(SortingStyle):
+        # a corporate author is braced in BibTeX ({OEIS Foundation Inc.}); sort it by its letters
+        def person_key(self, person):
+            return super().person_key(person).replace("{", "").replace("}", "")
+
+    class EntryStyle(UnsrtStyle):
+        default_sorting_style = SORTING
+        default_label_style = KEY_LABELS
+
+    pybtex.plugin.register_plugin("pybtex.style.labels", KEY_LABELS, KeyLabels, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.sorting", SORTING, AuthorYearTitle, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.formatting", ENTRY_STYLE, EntryStyle, force=True)
+    sphinxcontrib.bibtex.plugin.register_plugin(
+        "sphinxcontrib.bibtex.style.referencing", REFERENCE_STYLE, RoundAuthorYear, force=True)
