@@ -164,13 +164,21 @@ def _reading_order(env):
     return order + sorted(d for d in env.found_docs if d not in seen)
 
 
-def _plain(body):
+def _plain(body, app=None, fromdocname=None):
     """A copy of a correction's text for the errata page: cross-references become plain text
-    (they were written relative to their chapter) and no element keeps an id."""
+    (they were written relative to their chapter), except citations, which are resolved here as
+    on the chapter's page ("Cybenko (1989)", linking to the chapter's reference list); no element
+    keeps an id."""
     out = []
     for node in body:
         node = node.deepcopy()
         for ref in list(node.findall(lambda n: n.tagname == "pending_xref")):
+            if app is not None and ref.get("refdomain") == "cite":
+                resolved = app.env.get_domain("cite").resolve_xref(
+                    app.env, fromdocname, app.builder, ref["reftype"], ref["reftarget"], ref,
+                    nodes.inline("", ref.astext()))
+                ref.replace_self(resolved)
+                continue
             ref.replace_self(nodes.inline("", ref.astext()))
         for sub in node.findall(nodes.Element):
             sub["ids"] = []
@@ -196,7 +204,7 @@ def _fill_errata(app, doctree, fromdocname):
             uri = app.builder.get_relative_uri(fromdocname, doc) + "#" + c["id"]
             head = nodes.paragraph()
             # the title's own nodes, so that math in a title is typeset, not printed as TeX
-            kids = [n.deepcopy() for n in c.get("title_nodes", [])] or [nodes.Text(c["title"])]
+            kids = _plain(c.get("title_nodes", []), app, fromdocname) or [nodes.Text(c["title"])]
             first = kids[0].astext() if isinstance(kids[0], nodes.Text) else ""
             if first.lower().startswith("correction:"):
                 rest = first.split(":", 1)[1].lstrip()
@@ -207,7 +215,8 @@ def _fill_errata(app, doctree, fromdocname):
             head += nodes.Text(" (")
             head += nodes.reference("", f"in {chapter}", refuri=uri, internal=True)
             head += nodes.Text(")")
-            item = nodes.list_item("", head, *_plain(c["body"]), classes=[ERRATUM_CLASS])
+            item = nodes.list_item("", head, *_plain(c["body"], app, fromdocname),
+                                   classes=[ERRATUM_CLASS])
             items += item
         section += items
         content.append(section)
