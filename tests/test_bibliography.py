@@ -133,6 +133,7 @@ def test_a_work_cited_by_two_chapters_builds_without_warnings(tmp_path):
         html = (tmp_path / "_build" / "html" / f"{page}.html").read_text()
         listed = re.findall(r'<div class="citation" id="cite-([^"]+)"', html)
         assert sorted(listed) == keys[:n], (page, listed)          # each page lists its own works
+        assert 'role="doc-biblioentry"' not in html and 'role="listitem"' in html   # ARIA (axe)
         links = re.findall(r'href="#cite-([^"]+)"', html)           # and links to its own list
         assert set(links) == set(keys[:n])
         assert re.search(r'<span class="bibtex-citation"[^>]*>[^<(]+\(<a ', html), "textual: Author (<a>year</a>)"
