@@ -10,6 +10,10 @@
 * Builds the errata page: every ``correction`` admonition of the book is collected while the
   chapters are read, and the ``{errata}`` directive (``book/errata.md``) lists them all, each with
   its chapter and a link back (see the errata section below).
+* Gives the entries of reference lists the ARIA role ``listitem`` (see ``_reference_list_roles``).
+* Registers the bibliography's styles (see the bibliography section below): citations read
+  "Kingma and Ba (2015)" and "(Kingma and Ba, 2015)", and each chapter's reference list is sorted
+  by author and year, with every entry anchored as ``cite-<key>``.
 """
 import os
 
@@ -57,11 +61,23 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _reference_list_roles(app, pagename, templatename, context, doctree):
+    """A reference list is ``<div role="list">`` of entries with ``role="doc-biblioentry"``
+    (docutils), a role ARIA 1.3 deprecates: axe then sees the entries' links as children of the
+    list, which a list may not have (aria-required-children, critical). Each entry is a list
+    item, and says so."""
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 def setup(app):
     os.environ["NNBOOK_BUILD"] = "1"
     app.connect("config-inited", _configure_launch, priority=400)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _reference_list_roles, priority=900)
     _setup_errata(app)
+    _register_bibliography_styles()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -160,13 +176,21 @@ def _reading_order(env):
     return order + sorted(d for d in env.found_docs if d not in seen)
 
 
-def _plain(body):
+def _plain(body, app=None, fromdocname=None):
     """A copy of a correction's text for the errata page: cross-references become plain text
-    (they were written relative to their chapter) and no element keeps an id."""
+    (they were written relative to their chapter), except citations, which are resolved here as
+    on the chapter's page ("Cybenko (1989)", linking to the chapter's reference list); no element
+    keeps an id."""
     out = []
     for node in body:
         node = node.deepcopy()
         for ref in list(node.findall(lambda n: n.tagname == "pending_xref")):
+            if app is not None and ref.get("refdomain") == "cite":
+                resolved = app.env.get_domain("cite").resolve_xref(
+                    app.env, fromdocname, app.builder, ref["reftype"], ref["reftarget"], ref,
+                    nodes.inline("", ref.astext()))
+                ref.replace_self(resolved)
+                continue
             ref.replace_self(nodes.inline("", ref.astext()))
         for sub in node.findall(nodes.Element):
             sub["ids"] = []
@@ -192,7 +216,7 @@ def _fill_errata(app, doctree, fromdocname):
             uri = app.builder.get_relative_uri(fromdocname, doc) + "#" + c["id"]
             head = nodes.paragraph()
             # the title's own nodes, so that math in a title is typeset, not printed as TeX
-            kids = [n.deepcopy() for n in c.get("title_nodes", [])] or [nodes.Text(c["title"])]
+            kids = _plain(c.get("title_nodes", []), app, fromdocname) or [nodes.Text(c["title"])]
             first = kids[0].astext() if isinstance(kids[0], nodes.Text) else ""
             if first.lower().startswith("correction:"):
                 rest = first.split(":", 1)[1].lstrip()
@@ -203,7 +227,8 @@ def _fill_errata(app, doctree, fromdocname):
             head += nodes.Text(" (")
             head += nodes.reference("", f"in {chapter}", refuri=uri, internal=True)
             head += nodes.Text(")")
-            item = nodes.list_item("", head, *_plain(c["body"]), classes=[ERRATUM_CLASS])
+            item = nodes.list_item("", head, *_plain(c["body"], app, fromdocname),
+                                   classes=[ERRATUM_CLASS])
             items += item
         section += items
         content.append(section)
@@ -221,3 +246,63 @@ def _setup_errata(app):
     app.connect("env-merge-info", _merge_corrections)
     app.connect("env-get-outdated", _errata_outdated)
     app.connect("doctree-resolved", _fill_errata)
+
+
+# --------------------------------------------------------------------------- bibliography
+# sphinxcontrib-bibtex (shipped with Jupyter Book 1) formats citations and reference lists;
+# ``_config.yml`` selects the two styles registered here. "author_year_round" is the built-in
+# author-year style with round brackets, as a textbook prints it. "nnbook" is pybtex's
+# unsorted-BibTeX style sorted by author, year and title, whose labels are the entries' keys:
+# the HTML hides labels (``_static/nnbook.css``: the list is read by author and year), and keys
+# are unique where numbers or "alpha" labels would repeat across the chapters' separate lists,
+# which sphinxcontrib-bibtex reports as duplicate labels.
+import dataclasses  # noqa: E402
+
+REFERENCE_STYLE = "author_year_round"
+ENTRY_STYLE = "nnbook"
+KEY_LABELS = "nnbook_key"
+SORTING = "nnbook_author_year_title"
+
+
+def _register_bibliography_styles():
+    import pybtex.plugin
+    import sphinxcontrib.bibtex.plugin
+    from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+    from pybtex.style.labels import BaseLabelStyle
+    from pybtex.style.sorting.author_year_title import SortingStyle
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+    def round_brackets():
+        return BracketStyle(left="(", right=")")
+
+    def round_brackets_semicolons():   # (Cybenko, 1989; Hornik et al., 1989)
+        return BracketStyle(left="(", right=")", sep="; ")
+
+    @dataclasses.dataclass
+    class RoundAuthorYear(AuthorYearReferenceStyle):
+        bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=round_brackets_semicolons)
+        bracket_textual: BracketStyle = dataclasses.field(default_factory=round_brackets_semicolons)
+        bracket_author: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_label: BracketStyle = dataclasses.field(default_factory=round_brackets)
+        bracket_year: BracketStyle = dataclasses.field(default_factory=round_brackets)
+
+    class KeyLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                yield entry.key
+
+    class AuthorYearTitle(SortingStyle):
+        # a corporate author is braced in BibTeX ({OEIS Foundation Inc.}); sort it by its letters
+        def person_key(self, person):
+            return super().person_key(person).replace("{", "").replace("}", "")
+
+    class EntryStyle(UnsrtStyle):
+        default_sorting_style = SORTING
+        default_label_style = KEY_LABELS
+
+    pybtex.plugin.register_plugin("pybtex.style.labels", KEY_LABELS, KeyLabels, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.sorting", SORTING, AuthorYearTitle, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.formatting", ENTRY_STYLE, EntryStyle, force=True)
+    sphinxcontrib.bibtex.plugin.register_plugin(
+        "sphinxcontrib.bibtex.style.referencing", REFERENCE_STYLE, RoundAuthorYear, force=True)

@@ -59,9 +59,17 @@ def test_every_chapter_has_a_reader_copy_without_glue_roles(copies):
         for label, number in numbers["equations"].items():
             assert f":label: {label}\n:enumerator: {number}\n" in prose, (path.name, label)
         assert "$$" not in prose
+        # citations read as in the HTML book, and the reference list is its list, one bullet each
+        citations = reader_copies.page_citations(ROOT / "_build" / "html" / "book" / f"{path.stem}.html")
+        for text in citations["cites"].values():
+            assert text in prose, (path.name, text)
+        refs = prose[prose.rindex("## References"):]
+        entries = [e for lst in citations["bibliographies"] for _, e in lst]
+        assert entries and [l[2:] for l in refs.splitlines() if l.startswith("- ")] == entries
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                raw = re.findall(r"\{glue(:\w+)?\}|\{solution-(start|end)\}|\{numref\}", cell.source)
+                raw = re.findall(r"\{glue(:\w+)?\}|\{solution-(start|end)\}|\{numref\}|\{cite(:\w+)?\}"
+                                 r"|\{bibliography\}", cell.source)
                 assert not raw, f"{path.name}: raw markup left: {raw[:3]}"
             else:
                 assert cell.outputs == []

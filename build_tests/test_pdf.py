@@ -95,3 +95,28 @@ def test_figures_and_experiments_are_printed(book):
     images = sum(len(p.images) for p in reader.pages)
     assert images >= n_img, f"{images} images in the PDF, {n_img} in the HTML"
     assert _norm(" ".join(texts)).count(_norm(INTERACTIVE_NOTE)) == n_exp
+
+
+def test_citations_and_reference_lists_are_printed(book):
+    """Every chapter's citations and reference list reach the PDF as the HTML shows them."""
+    from reader_copies import page_citations, toc_notebooks
+
+    _, texts = book
+    printed = _norm(" ".join(texts)).replace("*", "")
+    chapters = [f"book/{p.stem}.html" for p in toc_notebooks()]
+    assert printed.count("References") >= len(chapters)
+    problems = []
+    for path in chapters:
+        citations = page_citations(SITE / path)
+        entries = [e for lst in citations["bibliographies"] for _, e in lst]
+        if not entries:
+            problems.append(f"{path}: no reference list to print")
+        for entry in entries:
+            # the entry's opening words as text (authors, title), without Markdown marks
+            start = _norm(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", entry).replace("*", ""))[:60]
+            if start not in printed:
+                problems.append(f"{path}: reference {start!r} not in the PDF")
+        for text in citations["cites"].values():
+            if _norm(text.replace("*", "")) not in printed:
+                problems.append(f"{path}: citation {text!r} not in the PDF")
+    assert not problems, problems

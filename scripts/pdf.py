@@ -40,6 +40,7 @@ figure, img, .nnbook-exp, mjx-container[display="true"], table, .cell_input, .ce
 .nnbook-print-note { font-style: italic; font-size: .9em; margin-top: .3em; }
 details.hide.above-input { display: none !important; }   /* code the HTML hides behind a toggle */
 .solution .toggle-hidden { display: block !important; visibility: visible !important; }
+div.citation-list > div.citation { break-inside: avoid; }   /* a reference is not split across pages */
 """
 PREPARE_JS = """note => {
   document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));

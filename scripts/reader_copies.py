@@ -15,6 +15,10 @@ chapter with
 * every figure's caption (kept in the cell's metadata, which JupyterLab does not show) added
   below it as "**Fig. 1.2.** ...", and ``{numref}`` roles to figures replaced by the number the
   HTML book gives them (read from the built page, when there is one);
+* every citation (``{cite:t}`key```, ``{cite:p}`key```) replaced by the text the HTML book shows
+  ("Cybenko (1989)", "(Hornik *et al.*, 1989)"), and the chapter's ``{bibliography}`` directive by
+  its reference list as the HTML book formats it (sphinxcontrib-bibtex's), one bullet per work;
+  jupyterlab-myst renders neither role nor directive;
 * exercises and labelled equations numbered as the HTML book numbers them ("Exercise 3.1",
   "(1.4)": an explicit ``:enumerator:``, since jupyterlab-myst counts 1, 2, ... per notebook),
   and unlabelled display math left unnumbered, as in the HTML (``$$`` blocks become ``{math}``
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import html
 import json
 import pathlib
 import re
@@ -55,6 +60,12 @@ DISPLAY_MATH = re.compile(r"^([ \t]*)\$\$(.*?)\$\$[ \t]*(?:\((\S+)\))?[ \t]*$", 
 EXERCISE_OPTIONS = re.compile(r"^([ \t]*:::\{exercise\}[^\n]*\n)((?:[ \t]*:[\w-]+:[^\n]*\n)*)", re.M)
 SOLUTION_START = re.compile(r"^:::\{solution-start\}\s*(\S+)[^\n]*\n(?::[^\n]*\n)*:::[ \t]*$", re.M)
 SOLUTION_END = re.compile(r"^:::\{solution-end\}[^\n]*\n:::[ \t]*$", re.M)
+CITE_ROLE = re.compile(r"\{cite(?::(\w+))?\}`([^`]+)`")
+BIBLIOGRAPHY = re.compile(r"^(`{3,}|:{3,})\{bibliography\}[^\n]*\n(?:[ \t]*:[^\n]*\n)*\1[ \t]*$", re.M)
+CITATION_SPAN = re.compile(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', re.S)
+CITATION_LIST = re.compile(r'<div role="list" class="citation-list">')
+CITATION_ENTRY = re.compile(r'<div class="citation" id="cite-([^"]+)"[^>]*>.*?<p>(.*?)</p>\s*</div>', re.S)
+CITE_KINDS = {"t": "t", "p": "p", "": "p"}   # the roles the book uses ({cite} is {cite:p})
 
 
 def toc_files(root: pathlib.Path = ROOT) -> list[str]:
@@ -135,6 +146,62 @@ def fill_glue(text: str, values: dict[str, dict], where: str = "") -> str:
                              f"format as {fmt!r}: {err}") from err
 
     return GLUE_ROLE.sub(value, GLUE_DIRECTIVE.sub(value, text))
+
+
+def html_to_markdown(fragment: str, links: bool = True) -> str:
+    """A fragment of the built HTML as Markdown: ``<em>`` -> ``*...*``, external links kept (when
+    ``links``), every other tag dropped, entities decoded, whitespace collapsed."""
+    text = re.sub(r"<em>(.*?)</em>", r"*\1*", fragment, flags=re.S)
+    if links:
+        text = re.sub(r'<a class="reference external" href="([^"]+)"[^>]*>(.*?)</a>',
+                      lambda m: f"[{m.group(2)}]({html.unescape(m.group(1))})", text, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return " ".join(text.split())
+
+
+def page_citations(page: pathlib.Path) -> dict:
+    """What the built HTML page shows for its citations (empty where the page is not built):
+    ``{"cites": {("t", ("key",)): "Cybenko (1989)", ("p", ("a", "b")): "(A, 1989, B, 1990)"},
+    "bibliographies": [[("key", "Formatted entry."), ...], ...]}`` (one list per reference list,
+    in page order)."""
+    page_html = page.read_text() if page.exists() else ""
+    cites = {}
+    for m in CITATION_SPAN.finditer(page_html):
+        keys = tuple(re.findall(r'href="#cite-([^"]+)"', m.group(1)))
+        text = html_to_markdown(m.group(1), links=False)
+        cites[("p" if text.startswith("(") else "t", keys)] = text
+    starts = [m.start() for m in CITATION_LIST.finditer(page_html)] + [len(page_html)]
+    lists = [[(key, html_to_markdown(body)) for key, body in
+              CITATION_ENTRY.findall(page_html[a:b])] for a, b in zip(starts, starts[1:])]
+    return {"cites": cites, "bibliographies": lists}
+
+
+def fill_citations(text: str, citations: dict, where: str = "", counter: list | None = None) -> str:
+    """Every ``{cite:t}``/``{cite:p}`` role -> the text the HTML book shows for it, and every
+    ``{bibliography}`` directive -> that page's reference list as a bulleted list (``counter``
+    counts the directives met so far in the chapter, across cells)."""
+    counter = counter if counter is not None else [0]
+
+    def cite(m: re.Match) -> str:
+        kind = m.group(1) or ""
+        if kind not in CITE_KINDS:
+            raise ValueError(f"{where}: {{cite:{kind}}} is not a citation role of the book "
+                             "(use {cite:t} or {cite:p})")
+        keys = tuple(k.strip() for k in m.group(2).split(","))
+        found = citations.get("cites", {}).get((CITE_KINDS[kind], keys))
+        if found is None:
+            raise KeyError(f"{where}: {m.group(0)} is not on the built page: run `make book`")
+        return found
+
+    def bibliography(m: re.Match) -> str:
+        lists = citations.get("bibliographies", [])
+        k = counter[0]
+        counter[0] += 1
+        if k >= len(lists) or not lists[k]:
+            raise KeyError(f"{where}: reference list {k + 1} is not on the built page (or empty)")
+        return "\n".join(f"- {entry}" for _, entry in lists[k])
+
+    return CITE_ROLE.sub(cite, BIBLIOGRAPHY.sub(bibliography, text))
 
 
 def open_solutions(text: str, titles: dict[str, str]) -> str:
@@ -245,14 +312,17 @@ def setup_cell(spec: str):
 
 
 def reader_copy(source, executed, where: str = "", numbers: dict[str, dict] | None = None,
-                install: str | None = None):
+                install: str | None = None, citations: dict | None = None):
     """The reader's copy of one chapter (a new notebook; ``source`` is left alone).
 
     ``numbers``: the HTML book's numbers of figures, exercises and equations (see
     :func:`page_numbers`); ``install``, a pip requirement for nnbook, puts :func:`setup_cell`
-    first (launch copies).
+    first (launch copies); ``citations``: what the HTML page shows for the chapter's citations
+    and reference list (see :func:`page_citations`).
     """
     values = glued_values(executed)
+    citations = citations or {}
+    bibliographies = [0]
     numbers = numbers or {}
     figures = numbers.get("figures", {})
     nb = copy.deepcopy(source)
@@ -262,6 +332,7 @@ def reader_copy(source, executed, where: str = "", numbers: dict[str, dict] | No
         cells.append(cell)
         if cell.cell_type == "markdown":
             text = fill_numrefs(fill_glue(cell.source, values, where), figures)
+            text = fill_citations(text, citations, where, bibliographies)
             text = number_exercises(text, numbers.get("exercises", {}))
             text = number_equations(text, numbers.get("equations", {}), where)
             cell.source = open_solutions(text, titles)
@@ -269,8 +340,9 @@ def reader_copy(source, executed, where: str = "", numbers: dict[str, dict] | No
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         if figure.get("caption"):
             label = figures.get(figure.get("name", ""), "Figure")
+            caption = fill_citations(fill_numrefs(figure["caption"], figures), citations, where)
             cells.append(nbformat.v4.new_markdown_cell(
-                f"**{label}.** {fill_numrefs(figure['caption'], figures)}",
+                f"**{label}.** {caption}",
                 metadata={"nnbook_caption": True}))
     nb.cells = cells
     for cell in nb.cells:
@@ -295,7 +367,8 @@ def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
                         install: str | None = None) -> list[pathlib.Path]:
     """Write ``out/book/<chapter>.ipynb`` for every notebook, from the build's executed copies.
 
-    ``site`` is the built HTML book, read only for the figure numbers; ``install`` as in
+    ``site`` is the built HTML book, read only for the numbers of figures, exercises and
+    equations and for the text of citations and reference lists; ``install`` as in
     :func:`reader_copy`.
     """
     from jupyter_cache import get_cache
@@ -314,8 +387,8 @@ def write_reader_copies(cache: pathlib.Path, out: pathlib.Path,
         target = out / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         page = site / path.parent.name / f"{path.stem}.html"
-        nbformat.write(reader_copy(source, executed, path.name, page_numbers(page), install),
-                       target)
+        nbformat.write(reader_copy(source, executed, path.name, page_numbers(page), install,
+                                   page_citations(page)), target)
         written.append(target)
     return written
 
