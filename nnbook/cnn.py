@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import as_float_array, check_name, check_positive, int_pair
 from .activations import softmax
-from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
+from .layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, Pool2D, ReLU, Sequential,
                      check_labels, softmax_cross_entropy)
 
 __all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
@@ -194,9 +194,9 @@ def digits_cnn(channels: tuple[int, int] = (8, 16), dropout: float = 0.0, batchn
     c1, c2 = (check_positive(c, "channels", integer=True) for c in channels)
     layers: list = [Conv2D(1, c1, 3, padding=1)]
     layers += [BatchNorm2d(c1)] if batchnorm else []
-    layers += [ReLU(), MaxPool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
+    layers += [ReLU(), Pool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
     layers += [BatchNorm2d(c2)] if batchnorm else []
-    layers += [ReLU(), MaxPool2D(2, mode=pool), Flatten()]
+    layers += [ReLU(), Pool2D(2, mode=pool), Flatten()]
     width = c2 * 2 * 2
     if hidden:
         layers += [Dense(width, check_positive(hidden, "hidden", integer=True)), ReLU()]
