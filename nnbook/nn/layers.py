@@ -15,11 +15,12 @@ layer                computes                               parameters
 ===================  =====================================  ============================
 :class:`Conv2D`      :func:`nnbook.kernels.conv.conv2d` (+ bias)     ``w`` (F, C, KH, KW), ``b`` (F,)
 :class:`ReLU`        :math:`\max(0, a)`                      none
-:class:`MaxPool2D`   :func:`nnbook.kernels.pool.pool2d` (max/avg/min) none
+:class:`Pool2D`      :func:`nnbook.kernels.pool.pool2d` (max/avg/min) none
 :class:`Flatten`     ``(N, C, H, W) -> (N, C*H*W)``          none
 :class:`GlobalAvgPool` mean over ``H, W``: ``(N, C)``        none
 :class:`Dense`       :math:`\mathbf x W^\top + \mathbf b`    ``w`` (out, in), ``b`` (out,)
 :class:`Dropout`     inverted dropout (scale :math:`1/(1-p)`) none
+:class:`Dropout2d`   dropout of whole feature maps           none
 :class:`BatchNorm2d` per-channel normalization over N, H, W  ``gamma``, ``beta`` (C,)
 ===================  =====================================  ============================
 
@@ -34,8 +35,8 @@ import numpy as np
 from ..checks import as_float_array, check_positive
 from .activations import log_softmax, softmax
 
-__all__ = ["Layer", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "GlobalAvgPool", "Dense", "Dropout",
-           "BatchNorm2d", "Sequential", "softmax_cross_entropy", "check_labels"]
+__all__ = ["Layer", "Conv2D", "ReLU", "Pool2D", "Flatten", "GlobalAvgPool", "Dense", "Dropout",
+           "Dropout2d", "BatchNorm2d", "Sequential", "softmax_cross_entropy", "check_labels"]
 
 
 class Layer:
@@ -148,47 +149,50 @@ class ReLU(Layer):
         return dy * cache, {}
 
 
-class MaxPool2D(Layer):
-    """Pooling layer over ``k x k`` windows (no parameters); ``mode`` is ``"max"``, ``"avg"`` or ``"min"``.
+class Pool2D(Layer):
+    r"""Pooling layer (no parameters): each :math:`K\times K` window, taken at stride :math:`S`,
+    is replaced by its maximum, mean or minimum.
 
     Parameters
     ----------
-    k : int or (int, int)
-        Window size.
+    kernel_size : int or (int, int)
+        Window size :math:`K` (or :math:`K_h \times K_w`).
     stride : int or (int, int), optional
-        Step between windows (default ``k``: non-overlapping windows).
+        Step :math:`S` between windows (default ``kernel_size``: non-overlapping windows).
     mode : str
-        The aggregation, as in :func:`nnbook.kernels.pool.pool2d`.
+        The aggregation, ``"max"`` (default), ``"avg"`` or ``"min"``, as in
+        :func:`nnbook.kernels.pool.pool2d`.
     """
 
     kind = "pool"
 
-    def __init__(self, k, stride=None, mode: str = "max"):
+    def __init__(self, kernel_size, stride=None, mode: str = "max"):
         from ..checks import check_name, int_pair
 
-        self.k = int_pair(k, "k", minimum=1)
-        self.stride = self.k if stride is None else int_pair(stride, "stride", minimum=1)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else int_pair(stride, "stride", minimum=1)
         self.mode = check_name(mode, ("max", "avg", "min"), "pooling mode")
 
     def forward(self, p, x, train, rng):
         from ..kernels.pool import pool2d
 
-        _check_feature_maps(x, "MaxPool2D")
-        return pool2d(x, self.k, self.stride, mode=self.mode), x
+        _check_feature_maps(x, "Pool2D")
+        return pool2d(x, self.kernel_size, self.stride, mode=self.mode), x
 
     def backward(self, p, dy, cache):
         from ..kernels.pool import pool2d_backward
 
-        return pool2d_backward(dy, cache, self.k, self.stride, mode=self.mode), {}
+        return pool2d_backward(dy, cache, self.kernel_size, self.stride, mode=self.mode), {}
 
     def output_shape(self, shape):
         from ..kernels.conv import output_size
 
         c, h, w = shape
-        return (c, output_size(h, self.k[0], self.stride[0]), output_size(w, self.k[1], self.stride[1]))
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return (c, output_size(h, kh, sh), output_size(w, kw, sw))
 
     def __repr__(self):
-        return f"MaxPool2D({_short(self.k)}, stride={_short(self.stride)}, mode={self.mode!r})"
+        return f"Pool2D({_short(self.kernel_size)}, stride={_short(self.stride)}, mode={self.mode!r})"
 
 
 class Flatten(Layer):
@@ -289,6 +293,41 @@ class Dropout(Layer):
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
+
+
+class Dropout2d(Layer):
+    r"""Spatial (channel-wise) inverted dropout for feature maps ``(N, C, H, W)``.
+
+    In training each *whole feature map* (one channel of one example) is zeroed with
+    probability ``p``, and the surviving maps are scaled by :math:`1/(1-p)`: the mask has shape
+    ``(N, C, 1, 1)``, broadcast over ``H, W``. Neighbouring units of a map are strongly
+    correlated, so zeroing single units (:class:`Dropout`) removes little information; zeroing a
+    whole map does (Tompson et al., 2015; PyTorch's ``Dropout2d``). At inference the layer is the
+    identity.
+    """
+
+    kind = "dropout2d"
+
+    def __init__(self, p: float = 0.5):
+        check_positive(p, "p", allow_zero=True)
+        if p >= 1:
+            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, p, x, train, rng):
+        _check_feature_maps(x, "Dropout2d")
+        if not train or self.p == 0:
+            return x, None
+        if rng is None:
+            raise ValueError("Dropout2d in training mode needs a seeded rng")
+        mask = (rng.random(x.shape[:2] + (1, 1)) >= self.p) / (1.0 - self.p)
+        return x * mask, mask
+
+    def backward(self, p, dy, cache):
+        return (dy if cache is None else dy * cache), {}
+
+    def __repr__(self):
+        return f"Dropout2d(p={self.p})"
 
 
 class BatchNorm2d(Layer):
@@ -429,7 +468,7 @@ class Sequential:
 
     Examples
     --------
-    >>> model = Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+    >>> model = Sequential([Conv2D(1, 8, 3, padding=1), ReLU(), Pool2D(2), Flatten(),
     ...                     Dense(128, 10)], input_shape=(1, 8, 8))      # doctest: +SKIP
     >>> params = model.init(seed=0)                                      # doctest: +SKIP
     >>> loss, grads = model.loss_and_grads(params, X, y, rng=rng)        # doctest: +SKIP

@@ -13,13 +13,13 @@ import numpy as np
 
 from ..checks import as_float_array, check_name, check_positive, int_pair
 from ..nn.activations import softmax
-from ..nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential,
+from ..nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, Pool2D, ReLU, Sequential,
                      check_labels, softmax_cross_entropy)
 
 __all__ = ["KERNELS", "kernel", "filter_image", "receptive_field", "dense_params", "conv_params",
            "equivariance_gap", "kernel_gradient_terms", "digits_cnn", "accuracy",
            "confusion_matrix", "CNNRun", "Evaluation", "train_digits_cnn", "evaluate_digits_cnn",
-           "tile"]
+           "tile", "neighbour_correlation"]
 
 #: 3x3 kernels for the chapter's filter explorer (applied as cross-correlation).
 KERNELS: dict[str, np.ndarray] = {
@@ -194,9 +194,9 @@ def digits_cnn(channels: tuple[int, int] = (8, 16), dropout: float = 0.0, batchn
     c1, c2 = (check_positive(c, "channels", integer=True) for c in channels)
     layers: list = [Conv2D(1, c1, 3, padding=1)]
     layers += [BatchNorm2d(c1)] if batchnorm else []
-    layers += [ReLU(), MaxPool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
+    layers += [ReLU(), Pool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
     layers += [BatchNorm2d(c2)] if batchnorm else []
-    layers += [ReLU(), MaxPool2D(2, mode=pool), Flatten()]
+    layers += [ReLU(), Pool2D(2, mode=pool), Flatten()]
     width = c2 * 2 * 2
     if hidden:
         layers += [Dense(width, check_positive(hidden, "hidden", integer=True)), ReLU()]
@@ -235,6 +235,34 @@ def tile(maps, ncols: int, pad: int = 1, normalize: bool = True) -> np.ndarray:
         r, c = divmod(i, ncols)
         out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = m / (scale or 1.0)
     return out
+
+
+def neighbour_correlation(maps) -> float:
+    """Correlation coefficient between spatially adjacent entries of small maps or filters.
+
+    Every pair of horizontally or vertically adjacent entries ``(a[..., i, j], a[..., i, j + 1])``
+    and ``(a[..., i, j], a[..., i + 1, j])`` of every map is one sample; the result is Pearson's
+    correlation over all pairs. Independent random weights give about 0; smooth filters and
+    feature maps give clearly positive values.
+
+    Parameters
+    ----------
+    maps : array_like, shape (..., H, W)
+        Any number of maps (filters of shape ``(F, K, K)``, feature maps ``(N, C, H, W)``), with
+        ``H, W >= 2``.
+
+    Returns
+    -------
+    float in [-1, 1]
+    """
+    a = as_float_array(maps, "maps")
+    if a.ndim < 2 or a.shape[-1] < 2 or a.shape[-2] < 2:
+        raise ValueError(f"maps must have shape (..., H, W) with H, W >= 2, got {a.shape}")
+    first = np.concatenate([a[..., :, :-1].ravel(), a[..., :-1, :].ravel()])
+    second = np.concatenate([a[..., :, 1:].ravel(), a[..., 1:, :].ravel()])
+    if first.std() == 0 or second.std() == 0:
+        raise ValueError("maps are constant: the correlation is undefined")
+    return float(np.corrcoef(first, second)[0, 1])
 
 
 def accuracy(y_true, y_pred) -> float:

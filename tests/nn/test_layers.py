@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from nnbook import numerical_gradient
-from nnbook.nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool,
-                              MaxPool2D, ReLU, Sequential, softmax_cross_entropy)
+from nnbook.nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Dropout2d, Flatten,
+                              GlobalAvgPool, Pool2D, ReLU, Sequential, softmax_cross_entropy)
 from nnbook.train.optimizers import Adam
 from nnbook.train.fit import fit
 
@@ -41,7 +41,7 @@ def test_conv2d_layer_gradients(stride, padding):
 @pytest.mark.parametrize("k,stride", [(2, None), (3, 1), (2, 1)])
 def test_pool_layer_gradients(mode, k, stride):
     x = np.random.default_rng(1).normal(size=(2, 2, 6, 6))  # no ties, so max/min are differentiable
-    _layer_check(MaxPool2D(k, stride, mode=mode), x)
+    _layer_check(Pool2D(k, stride, mode=mode), x)
 
 
 def test_relu_flatten_gap_dense_gradients():
@@ -112,6 +112,34 @@ def test_dropout_scaling_and_inference():
             Dropout(bad)
 
 
+def test_dropout2d_gradient_uses_the_same_mask():
+    x = np.random.default_rng(8).normal(size=(4, 3, 3, 2))
+    _layer_check(Dropout2d(0.4), x, train=True)
+    _layer_check(Dropout2d(0.4), x, train=False)
+
+
+def test_dropout2d_zeroes_whole_maps_and_keeps_the_mean():
+    x = np.ones((400, 50, 3, 4))
+    d = Dropout2d(0.3)
+    y, mask = d.forward({}, x, True, np.random.default_rng(0))
+    assert mask.shape == (400, 50, 1, 1)
+    per_map = y.reshape(400, 50, -1)
+    # every map is either all zero or all 1/(1-p): whole maps are dropped
+    assert np.all((per_map.min(axis=2) == per_map.max(axis=2)))
+    kept = per_map[:, :, 0] != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    assert np.allclose(per_map[kept], 1 / 0.7)
+    assert abs(y.mean() - 1.0) < 0.02
+    y_inf, _ = d.forward({}, x, False, None)
+    assert y_inf is x
+    with pytest.raises(ValueError, match="rng"):
+        d.forward({}, x, True, None)
+    with pytest.raises(ValueError, match="feature maps"):
+        d.forward({}, np.ones((3, 4)), True, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="dropout probability"):
+        Dropout2d(1.0)
+
+
 def test_softmax_cross_entropy_gradient_and_stability():
     rng = np.random.default_rng(7)
     a, y = rng.normal(size=(5, 4)), np.array([0, 3, 1, 1, 2])
@@ -129,7 +157,7 @@ def test_softmax_cross_entropy_gradient_and_stability():
 
 
 def _small_model(**kw):
-    return Sequential([Conv2D(1, 3, 3, padding=1), BatchNorm2d(3), ReLU(), MaxPool2D(2),
+    return Sequential([Conv2D(1, 3, 3, padding=1), BatchNorm2d(3), ReLU(), Pool2D(2),
                        Conv2D(3, 2, 2), ReLU(), Flatten(), Dropout(0.25), Dense(8, 3)],
                       input_shape=(1, 6, 6), **kw)
 
@@ -194,7 +222,7 @@ def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="positive|at least"):
         Conv2D(1, 0, 3)
     with pytest.raises(ValueError, match="pooling mode"):
-        MaxPool2D(2, mode="median")
+        Pool2D(2, mode="median")
     with pytest.raises(ValueError, match="labels"):
         model.loss_and_grads(params, X, np.array([0, 7]))
     with pytest.raises(ValueError, match="BatchNorm2d expects"):

@@ -193,3 +193,20 @@ def test_tile_mosaic():
     assert np.array_equal(T[0:2, 4:7], maps[1]) and np.array_equal(T[6:8, 0:3], maps[4])
     assert np.all(np.isnan(T[6:8, 4:7])) and np.all(np.isnan(T[2, :]))
     assert np.nanmax(np.abs(cnn.tile(maps, 3))) == 1.0
+
+
+def test_neighbour_correlation_by_hand_and_limits():
+    x = np.array([[[1.0, 2.0], [3.0, 5.0]]])
+    a = np.array([1.0, 3.0, 1.0, 2.0])   # left / upper entries of the four adjacent pairs
+    b = np.array([2.0, 5.0, 3.0, 5.0])   # right / lower entries
+    assert np.isclose(cnn.neighbour_correlation(x), np.corrcoef(a, b)[0, 1])
+    ramp = np.add.outer(np.arange(6.0), np.arange(6.0))[None]
+    assert cnn.neighbour_correlation(ramp) > 0.9
+    checker = (-1.0) ** np.add.outer(np.arange(6), np.arange(6))[None]
+    assert np.isclose(cnn.neighbour_correlation(checker), -1)
+    noise = np.random.default_rng(0).normal(size=(200, 3, 3))
+    assert abs(cnn.neighbour_correlation(noise)) < 0.1
+    with pytest.raises(ValueError, match="H, W >= 2"):
+        cnn.neighbour_correlation(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="constant"):
+        cnn.neighbour_correlation(np.ones((2, 3, 3)))
