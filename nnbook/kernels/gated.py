@@ -341,8 +341,11 @@ def lstm_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, c0=None,
         \bar{\mathbf c}^{(t)} = \bar{\mathbf c}^{(t+1)}\odot\mathbf f^{(t+1)}
         + \bar{\mathbf h}^{(t)}\odot\mathbf q^{(t)}\odot(1-\tanh^2\mathbf c^{(t)}),
 
-    so along the cell path the gradient is multiplied by the forget gates only,
-    :math:`\partial\mathbf c^{(t)}/\partial\mathbf c^{(t-1)} = \mathrm{diag}(\mathbf f^{(t)})`.
+    where :math:`\bar{\mathbf h}^{(t)}` already holds what reaches :math:`\mathbf h^{(t)}` from
+    step :math:`t+1` through the gates, the candidate and :math:`W_h`. Along the *direct* cell path
+    alone the gradient is multiplied by the forget gates only: :math:`\mathrm{diag}(\mathbf f^{(t)})`
+    is the direct part of :math:`\partial\mathbf c^{(t)}/\partial\mathbf c^{(t-1)}`, not the whole
+    Jacobian, which adds the indirect paths through :math:`\mathbf h^{(t-1)}` (chapter 11).
 
     Parameters
     ----------
@@ -408,7 +411,8 @@ def gru_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, output: str = "ide
     r"""Error and gradients of a GRU by backpropagation through time.
 
     Along the direct path :math:`\partial\mathbf h^{(t)}/\partial\mathbf h^{(t-1)}` contains
-    :math:`\mathrm{diag}(\mathbf z^{(t)})`: the update gate plays the forget gate's part.
+    :math:`\mathrm{diag}(\mathbf z^{(t)})` (the book writes the update gate :math:`\mathbf u`) plus the
+    indirect paths through the gates and the candidate: the update gate plays the forget gate's part.
 
     Parameters
     ----------

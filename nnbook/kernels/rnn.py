@@ -1,6 +1,6 @@
 r"""Vanilla recurrent networks: forward pass, backpropagation through time, state Jacobians.
 
-The network of the book (notation of chapter 8), for :math:`t = 1, \dots, T`:
+The network of the book (notation of chapter 9), for :math:`t = 1, \dots, T`:
 
 .. math::
 
