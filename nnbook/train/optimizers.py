@@ -12,10 +12,13 @@ gradients a dict with the same keys and shapes. Every optimizer here updates suc
   plain gradient descent);
 * :class:`Adam` (Kingma & Ba, 2015): bias-corrected first and second moment estimates,
   :math:`\mathbf w \leftarrow \mathbf w - \eta\,\hat{\mathbf m}/(\sqrt{\hat{\mathbf v}} + \epsilon)`;
-* ``weight_decay`` :math:`\lambda` adds :math:`\lambda\mathbf w` to the gradient of every array whose
-  name is not excluded by ``decay_filter``, or, given as a dict, its own coefficient to each named
-  array (L2 regularization, as in chapter 4, where Part I's weight decay and per-layer decay are
-  such a dict);
+* ``weight_decay`` :math:`\lambda` adds :math:`\lambda\mathbf w` to the gradient of the arrays that
+  ``decay`` selects (L2 regularization, as in chapter 4). The rule is explicit, never guessed from
+  names: by default *every* array is decayed, biases included (Part I's ``fit_mlp(weight_decay=...)``
+  and PyTorch's ``weight_decay`` do the same); ``decay={"W1", "W2"}`` decays exactly the arrays
+  named, and ``decay=lambda name: ...`` those for which the predicate is true. Given as a dict,
+  ``weight_decay`` sets each named array's own coefficient (Part I's weight decay and per-layer
+  decay are such a dict, :func:`nnbook.train.mlp.mlp_weight_decay`);
 * :func:`clip_grad_norm` rescales all gradients together when their global norm exceeds
   :math:`\theta` (chapter on BPTT), keeping their direction.
 
@@ -24,7 +27,7 @@ them, in every part (Part I's MLP through :func:`nnbook.train.mlp.fit_mlp`).
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping, Union
 
 import numpy as np
 
@@ -33,6 +36,7 @@ from ..checks import check_positive
 __all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm", "global_norm", "check_grads"]
 
 Params = Mapping[str, np.ndarray]
+Decay = Union[None, Collection[str], Callable[[str], bool]]
 
 
 def check_grads(params: Params, grads: Params) -> None:
@@ -109,37 +113,52 @@ class Optimizer:
     lr : float
         Learning rate :math:`\\eta` > 0.
     weight_decay : float or dict of str -> float
-        L2 coefficients, added as :math:`\\lambda_k\\mathbf w_k` to the gradient of parameter
-        :math:`k`. A float :math:`\\lambda` >= 0 applies to every array that ``decay_filter``
-        selects; a dict gives each parameter its own coefficient explicitly (names it leaves out
-        are not decayed, and ``decay_filter`` is not consulted). Part I's regularizers are such a
-        dict: :func:`nnbook.train.mlp.mlp_weight_decay`.
-    decay_filter : callable, optional
-        ``decay_filter(name) -> bool``: which arrays a float ``weight_decay`` decays (default: every
-        array whose name does not end in ``b`` or ``.b`` or start with ``b``, i.e. weights but not
-        biases, and not batch-norm shifts/scales named ``*.beta``/``*.gamma``).
+        L2 coefficient :math:`\\lambda` >= 0, added as :math:`\\lambda\\mathbf w` to the gradient
+        of the arrays ``decay`` selects; or a dict giving each named array its own coefficient
+        (arrays it leaves out are not decayed; ``decay`` must then be None).
+    decay : None, collection of str, or callable, optional
+        Which arrays a float ``weight_decay`` acts on; it does not matter while ``weight_decay`` is 0.
+
+        * ``None`` (default): every array of ``params``, biases, embeddings and batch-norm
+          gains/shifts included.
+        * a set (list, tuple, ...) of parameter names: exactly these arrays; a name that is not a
+          key of ``params`` raises ``ValueError`` at :meth:`step` (so a typo cannot silently turn
+          decay off).
+        * a callable ``decay(name) -> bool``: the arrays whose name it accepts.
     """
 
     def __init__(self, lr: float, weight_decay: float | Mapping[str, float] = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
+                 decay: Decay = None):
         self.lr = float(check_positive(lr, "lr"))
         if isinstance(weight_decay, Mapping):
-            self.weight_decay = {str(k): float(check_positive(v, f"weight_decay[{k!r}]", allow_zero=True))
+            if decay is not None:
+                raise ValueError("weight_decay given as a dict already names the decayed arrays; "
+                                 "leave decay=None")
+            self.weight_decay = {str(k): float(check_positive(v, f"weight_decay[{k!r}]",
+                                                              allow_zero=True))
                                  for k, v in weight_decay.items()}
         else:
             self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
-        self.decay_filter = decay_filter or _is_weight
+        self.decay = _check_decay(decay)
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.t = 0
 
-    def decay(self, name: str) -> float:
-        """The L2 coefficient of parameter ``name`` (0 if it is not decayed)."""
+    def decays(self, name: str) -> bool:
+        """Whether the array called ``name`` is decayed (by the rule ``decay``, whatever ``weight_decay``)."""
+        if self.decay is None:
+            return True
+        if isinstance(self.decay, frozenset):
+            return name in self.decay
+        return bool(self.decay(name))
+
+    def coefficient(self, name: str) -> float:
+        """The L2 coefficient applied to the array called ``name`` (0 if it is not decayed)."""
         if isinstance(self.weight_decay, dict):
             return self.weight_decay.get(name, 0.0)
-        return self.weight_decay if self.weight_decay and self.decay_filter(name) else 0.0
+        return self.weight_decay if self.weight_decay and self.decays(name) else 0.0
 
     def _grad(self, name: str, p: np.ndarray, g: np.ndarray, decay_scale: float) -> np.ndarray:
-        coef = self.decay(name)
+        coef = self.coefficient(name)
         if not coef:
             return g
         if decay_scale == 1.0:
@@ -154,10 +173,12 @@ class Optimizer:
         error, as in Part I), so that one epoch applies it once in total.
         """
         check_grads(params, grads)
-        if isinstance(self.weight_decay, dict):
-            unknown = sorted(set(self.weight_decay) - set(params))
-            if unknown:
-                raise ValueError(f"weight_decay names parameter(s) {unknown} that params lacks")
+        if isinstance(self.weight_decay, dict) and not set(self.weight_decay) <= set(params):
+            raise ValueError(f"weight_decay names {sorted(set(self.weight_decay) - set(params))}, "
+                             f"which are not parameters (the parameters are {sorted(params)})")
+        if isinstance(self.decay, frozenset) and not self.decay <= set(params):
+            raise ValueError(f"decay names {sorted(self.decay - set(params))}, which are not "
+                             f"parameters (the parameters are {sorted(params)})")
         self.t += 1
         for name, p in params.items():
             g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
@@ -167,9 +188,17 @@ class Optimizer:
         raise NotImplementedError
 
 
-def _is_weight(name: str) -> bool:
-    leaf = name.rsplit(".", 1)[-1]
-    return not (leaf.startswith("b") or leaf in ("gamma", "beta"))
+def _check_decay(decay: Decay) -> frozenset[str] | Callable[[str], bool] | None:
+    """Validate the ``decay`` rule: None, a collection of names (as a frozenset) or a callable."""
+    if decay is None or callable(decay):
+        return decay
+    if isinstance(decay, (str, bytes)) or not isinstance(decay, Collection):
+        raise ValueError("decay must be None (every array), a collection of parameter names such "
+                         f"as {{'W'}}, or a callable name -> bool, got {decay!r}")
+    bad = [k for k in decay if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"decay must name parameters by str, got {bad!r}")
+    return frozenset(decay)
 
 
 class SGD(Optimizer):
@@ -179,9 +208,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, lr: float, momentum: float = 0.0,
-                 weight_decay: float | Mapping[str, float] = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
-        super().__init__(lr, weight_decay, decay_filter)
+                 weight_decay: float | Mapping[str, float] = 0.0, decay: Decay = None):
+        super().__init__(lr, weight_decay, decay)
         check_positive(momentum, "momentum", allow_zero=True)
         if momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -205,8 +233,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float | Mapping[str, float] = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
-        super().__init__(lr, weight_decay, decay_filter)
+                 decay: Decay = None):
+        super().__init__(lr, weight_decay, decay)
         for b in betas:
             if not 0 <= b < 1:
                 raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")

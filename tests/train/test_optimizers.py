@@ -54,10 +54,50 @@ def test_optimizers_reach_the_minimum(opt):
         assert np.allclose(params[k], best[k], atol=1e-4)
 
 
-def test_weight_decay_spares_biases():
-    p = {"W": np.ones(2), "b": np.ones(2)}
-    SGD(lr=0.1, weight_decay=1.0).step(p, {"W": np.zeros(2), "b": np.zeros(2)})
-    assert np.allclose(p["W"], 0.9) and np.allclose(p["b"], 1.0)
+def test_weight_decay_default_decays_every_array_whatever_its_name():
+    # the rule is explicit, not a name heuristic: by default every array is decayed (as Part I's
+    # train(weight_decay=...) and PyTorch), a "b", an "emb" and a batch-norm "bn.beta" alike
+    names = ("W", "b", "emb", "bias", "bn.beta")
+    for opt in (SGD(lr=0.1, weight_decay=1.0), Adam(lr=0.1, weight_decay=1.0)):
+        p = {k: np.ones(2) for k in names}
+        opt.step(p, {k: np.zeros(2) for k in names})
+        assert all(opt.decays(k) for k in names)
+        assert all(np.all(p[k] < 1.0) for k in names)
+    p = {k: np.ones(2) for k in names}
+    SGD(lr=0.1, weight_decay=1.0).step(p, {k: np.zeros(2) for k in names})
+    assert all(np.allclose(p[k], 0.9) for k in names)          # w - lr * lambda * w
+
+
+def test_weight_decay_named_set_decays_exactly_those_arrays():
+    p = {"W": np.ones(2), "b": np.ones(2), "emb": np.ones(2)}
+    opt = SGD(lr=0.1, weight_decay=1.0, decay={"W", "emb"})
+    opt.step(p, {k: np.zeros(2) for k in p})
+    assert np.allclose(p["W"], 0.9) and np.allclose(p["emb"], 0.9) and np.allclose(p["b"], 1.0)
+    assert [opt.decays(k) for k in ("W", "b", "emb")] == [True, False, True]
+    # a list works as a set; the empty set decays nothing
+    p2 = {"W": np.ones(2)}
+    SGD(lr=0.1, weight_decay=1.0, decay=[]).step(p2, {"W": np.zeros(2)})
+    assert np.allclose(p2["W"], 1.0)
+
+
+def test_weight_decay_predicate_decides_by_name():
+    p = {"conv1.w": np.ones(2), "conv1.b": np.ones(2), "dense1.w": np.ones(2)}
+    Adam(lr=0.1, weight_decay=0.5, decay=lambda name: name.endswith(".w")).step(
+        p, {k: np.zeros(2) for k in p})
+    assert np.all(p["conv1.w"] < 1) and np.all(p["dense1.w"] < 1)
+    assert np.array_equal(p["conv1.b"], np.ones(2))
+
+
+def test_weight_decay_zero_ignores_the_rule_and_bad_rules_are_named():
+    p = {"W": np.ones(2)}
+    SGD(lr=0.1, decay={"W"}).step(p, {"W": np.zeros(2)})
+    assert np.array_equal(p["W"], np.ones(2))
+    with pytest.raises(ValueError, match="not parameters"):     # a typo cannot turn decay off
+        SGD(lr=0.1, weight_decay=1.0, decay={"w"}).step(p, {"W": np.zeros(2)})
+    with pytest.raises(ValueError, match="collection of parameter names"):
+        SGD(lr=0.1, weight_decay=1.0, decay="W")                # a str would be read as letters
+    with pytest.raises(ValueError, match="by str"):
+        SGD(lr=0.1, weight_decay=1.0, decay={1})
 
 
 def test_clip_keeps_direction_and_sets_norm():
