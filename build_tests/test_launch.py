@@ -15,6 +15,7 @@ recorded for the determinism check, so this chapter too executes exactly twice i
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -93,7 +94,11 @@ def test_the_package_declares_what_a_chapter_imports():
                 for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     imported = set()
     for path in (ROOT / "nnbook").rglob("*.py"):
-        imported |= set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.M))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"nnbook", "myst_nb"}
     distribution = {"sklearn": "scikit-learn", "PIL": "pillow", "IPython": "ipython"}
     missing = {distribution.get(m, m).lower() for m in third_party} - declared
