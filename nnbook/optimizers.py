@@ -14,6 +14,9 @@ gradients a dict with the same keys and shapes. Every optimizer here updates suc
   :math:`\mathbf w \leftarrow \mathbf w - \eta\,\hat{\mathbf m}/(\sqrt{\hat{\mathbf v}} + \epsilon)`;
 * ``weight_decay`` :math:`\lambda` adds :math:`\lambda\mathbf w` to the gradient of every array whose
   name is not excluded by ``decay_filter`` (L2 regularization, as in chapter 4);
+* ``warmup`` :math:`n_w` (every optimizer) raises the learning rate linearly over the first
+  :math:`n_w` steps, :math:`\eta_t = \eta\min(1, t/n_w)` (Vaswani et al., 2017; Transformers
+  trained with large steps need it, chapter 13); 0, the default, is no warm-up;
 * :func:`clip_grad_norm` rescales all gradients together when their global norm exceeds
   :math:`\theta` (chapter on BPTT), keeping their direction.
 
@@ -113,11 +116,21 @@ class Optimizer:
         ``decay_filter(name) -> bool``: which arrays are decayed (default: every array whose name
         does not end in ``b`` or ``.b`` or start with ``b``, i.e. weights but not biases, and not
         batch-norm shifts/scales named ``*.beta``/``*.gamma``).
+    warmup : int
+        Linear learning-rate warm-up: step :math:`t` (counting from 1) uses
+        :math:`\\eta\\min(1, t/\\text{warmup})`; 0 (default) uses :math:`\\eta` from the first step.
+
+    Attributes
+    ----------
+    lr_now : float
+        The learning rate the last step used.
     """
 
     def __init__(self, lr: float, weight_decay: float = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
+                 decay_filter: Callable[[str], bool] | None = None, warmup: int = 0):
         self.lr = float(check_positive(lr, "lr"))
+        self.warmup = int(check_positive(warmup, "warmup", integer=True, allow_zero=True))
+        self.lr_now = self.lr
         self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
         self.decay_filter = decay_filter or _is_weight
         self.state: dict[str, dict[str, np.ndarray]] = {}
@@ -132,6 +145,7 @@ class Optimizer:
         """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
         check_grads(params, grads)
         self.t += 1
+        self.lr_now = self.lr * min(1.0, self.t / self.warmup) if self.warmup else self.lr
         for name, p in params.items():
             g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype))
             p -= self._update(name, p, g)
@@ -152,8 +166,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
-        super().__init__(lr, weight_decay, decay_filter)
+                 decay_filter: Callable[[str], bool] | None = None, warmup: int = 0):
+        super().__init__(lr, weight_decay, decay_filter, warmup)
         check_positive(momentum, "momentum", allow_zero=True)
         if momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -161,11 +175,11 @@ class SGD(Optimizer):
 
     def _update(self, name, p, g):
         if not self.momentum:
-            return self.lr * g
+            return self.lr_now * g
         v = self.state.setdefault(name, {}).get("v")
         v = g.copy() if v is None else self.momentum * v + g
         self.state[name]["v"] = v
-        return self.lr * v
+        return self.lr_now * v
 
 
 class Adam(Optimizer):
@@ -177,8 +191,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
-                 decay_filter: Callable[[str], bool] | None = None):
-        super().__init__(lr, weight_decay, decay_filter)
+                 decay_filter: Callable[[str], bool] | None = None, warmup: int = 0):
+        super().__init__(lr, weight_decay, decay_filter, warmup)
         for b in betas:
             if not 0 <= b < 1:
                 raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
@@ -192,4 +206,4 @@ class Adam(Optimizer):
         st["v"] = b2 * st["v"] + (1 - b2) * g * g
         m_hat = st["m"] / (1 - b1 ** self.t)
         v_hat = st["v"] / (1 - b2 ** self.t)
-        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return self.lr_now * m_hat / (np.sqrt(v_hat) + self.eps)
