@@ -40,3 +40,9 @@ from .tasks import reverse_digits
 __all__ += ["attention", "attention_backward", "self_attention", "self_attention_backward",
             "multi_head_attention", "multi_head_attention_backward", "positional_encoding",
             "causal_mask", "reverse_digits"]
+from . import transformer
+from .activations import gelu
+from .transformer import (TransformerLM, layer_norm, layer_norm_backward, transformer_block,
+                          transformer_block_backward)
+__all__ += ["transformer", "gelu", "layer_norm", "layer_norm_backward", "transformer_block",
+            "transformer_block_backward", "TransformerLM"]
