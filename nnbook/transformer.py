@@ -36,6 +36,7 @@ from typing import Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.special import erf
 
 from ._checks import as_float_array, check_name, check_positive
 from .activations import derivative, gelu, relu, softmax
@@ -274,7 +275,11 @@ def _block_forward(X, p, H, mask, act, norm, eps=1e-5):
         c["S1"] = X + Z
         c["H"] = Hs = Xn2 = layer_norm(c["S1"], p["ln1_g"], p["ln1_b"], eps)
     c["Z1"] = Z1 = Xn2 @ p["W1"] + p["b1"]
-    c["U"] = U = _ACTS[act](Z1)
+    if act == "gelu":   # keep Phi(Z1) for the backward pass: h'(a) = Phi(a) + a phi(a)
+        c["Phi"] = Phi = 0.5 * (1.0 + erf(Z1 * np.sqrt(0.5)))
+        c["U"] = U = Z1 * Phi
+    else:
+        c["U"] = U = relu(Z1)
     F = U @ p["W2"] + p["b2"]
     if norm == "pre":
         Y = Hs + F
@@ -295,7 +300,12 @@ def _block_backward(dY, p, H, act, norm, c, eps=1e-5):
         dF = dH = dY
     g["b2"] = _flat(dF).sum(axis=0)
     g["W2"] = _flat(c["U"]).T @ _flat(dF)
-    dZ1 = (dF @ p["W2"].T) * derivative(act, c["Z1"])
+    if act == "gelu":
+        Z1 = c["Z1"]
+        dact = c["Phi"] + Z1 * np.exp(-0.5 * Z1 * Z1) * (1.0 / np.sqrt(2.0 * np.pi))
+    else:
+        dact = derivative(act, c["Z1"])
+    dZ1 = (dF @ p["W2"].T) * dact
     g["b1"] = _flat(dZ1).sum(axis=0)
     g["W1"] = _flat(c["H"] if norm == "post" else c["Xn2"]).T @ _flat(dZ1)
     dXn2 = dZ1 @ p["W1"].T
