@@ -5,7 +5,7 @@ right (:math:`XW`), leading axes are a batch, a mask is boolean with ``True`` wh
 attend.
 
 * :func:`layer_norm` normalizes every token over its features (the last axis),
-  :math:`y = \gamma\odot(x - \mu)/\sqrt{\sigma^2 + \epsilon} + \beta`, as
+  :math:`y = \gamma\odot(x - m)/\sqrt{s^2 + \epsilon} + \beta`, as
   ``torch.nn.functional.layer_norm``.
 * :func:`transformer_block` is the **pre-norm** block of Xiong et al. (2020),
 
@@ -112,7 +112,8 @@ def layer_norm(x: ArrayLike, gamma: ArrayLike, beta: ArrayLike, eps: float = 1e-
 
     Each row :math:`\mathbf x` (one token's features) is centred and scaled by its *own* mean and
     (biased) variance, then scaled and shifted by the learned :math:`\boldsymbol\gamma`,
-    :math:`\boldsymbol\beta`: :math:`y_i = \gamma_i (x_i - \mu)/\sqrt{\sigma^2+\epsilon} + \beta_i`.
+    :math:`\boldsymbol\beta`: :math:`y_i = \gamma_i (x_i - m)/\sqrt{s^2+\epsilon} + \beta_i`, with :math:`m` and :math:`s^2`
+    the mean and (biased) variance of the row.
     Unlike batch norm nothing is averaged over the batch or the sequence, so training and
     generation compute the same thing and a token never depends on another through the norm.
 
@@ -139,12 +140,12 @@ def layer_norm_backward(dy: ArrayLike, x: ArrayLike, gamma: ArrayLike,
                         eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Gradients through :func:`layer_norm` given :math:`\partial E/\partial\mathbf y`.
 
-    With :math:`\hat{\mathbf x} = (\mathbf x - \mu)/\sqrt{\sigma^2+\epsilon}` and
+    With :math:`\hat{\mathbf x} = (\mathbf x - m)/\sqrt{s^2+\epsilon}` and
     :math:`\mathbf g = \boldsymbol\gamma\odot\partial E/\partial\mathbf y` (per row of ``D``),
 
     .. math::
 
-        \frac{\partial E}{\partial\mathbf x} = \frac{1}{\sqrt{\sigma^2+\epsilon}}
+        \frac{\partial E}{\partial\mathbf x} = \frac{1}{\sqrt{s^2+\epsilon}}
         \Bigl(\mathbf g - \overline{\mathbf g} - \hat{\mathbf x}\,\overline{\mathbf g\odot\hat{\mathbf x}}\Bigr),
 
     bars being means over the row; :math:`\partial E/\partial\boldsymbol\gamma` and
