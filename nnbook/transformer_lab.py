@@ -80,7 +80,9 @@ def book_corpus(book_dir: str | Path | None = None, exclude: tuple[str, ...] = (
     Parameters
     ----------
     book_dir : path, optional
-        Default: the ``book`` folder next to the installed package (an editable install or a clone).
+        Default: the ``book`` folder next to the package (a clone or an editable install); if
+        there is none (nnbook installed from a wheel), the current folder, where a chapter opened
+        from a copy of the book runs beside the other chapters.
     exclude : tuple of str
         File names to leave out (e.g. the generated errata page).
 
@@ -89,7 +91,12 @@ def book_corpus(book_dir: str | Path | None = None, exclude: tuple[str, ...] = (
     ValueError
         If the folder holds no chapters (e.g. nnbook installed without the book's sources).
     """
-    folder = Path(book_dir) if book_dir is not None else Path(__file__).resolve().parents[1] / "book"
+    if book_dir is not None:
+        folder = Path(book_dir)
+    else:
+        folder = Path(__file__).resolve().parents[1] / "book"
+        if not folder.is_dir():
+            folder = Path.cwd()
     files = sorted(p for p in list(folder.glob("*.ipynb")) + list(folder.glob("*.md"))
                    if p.name not in exclude)
     if not files:
