@@ -64,8 +64,9 @@ def _one_blas_thread():
     """Run the body with NumPy's OpenBLAS on one thread.
 
     The model's products are small ((B*T, D) by (D, D_ff)); on the book's two shared cores a
-    second BLAS thread waits for a busy core: one training step of the chapter's model took 5-7x
-    longer with two threads than with one on the loaded machine (measured). Restored afterwards.
+    second BLAS thread waits for a busy core: a training step at (B, T, D) = (32, 64, 64) took
+    1.42 s with two threads against 0.27 s with one on the loaded machine (load average 3.3,
+    measured once). The previous thread count is restored afterwards.
     """
     global _numpy_blas
     with _lock:
