@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 #: the public API, grouped by layer: name -> module (relative to nnbook) that defines it
 _API = {
     # nn: activations, losses, the MLP, layers
-    **dict.fromkeys(["sigmoid", "tanh", "relu", "softmax", "derivative"], "nn.activations"),
+    **dict.fromkeys(["sigmoid", "tanh", "relu", "gelu", "softmax", "derivative"], "nn.activations"),
     **dict.fromkeys(["loss", "loss_from_activations", "output_delta"], "nn.losses"),
     **dict.fromkeys(["MLP", "Trace"], "nn.mlp"),
     **dict.fromkeys(["Sequential"], "nn.layers"),
@@ -31,6 +31,9 @@ _API = {
                      "positional_encoding", "causal_mask"], "nn.attention"),
     **dict.fromkeys(["SelfAttentionModel"], "nn.attention_model"),
     **dict.fromkeys(["ReadThenWriteLSTM"], "nn.read_then_write"),
+    # nn: the Transformer (chapter 13)
+    **dict.fromkeys(["layer_norm", "layer_norm_backward", "transformer_block",
+                     "transformer_block_backward", "TransformerLM"], "nn.transformer"),
     # kernels: convolution, pooling, recurrent cells
     **dict.fromkeys(["conv2d", "conv2d_backward", "output_size"], "kernels.conv"),
     **dict.fromkeys(["pool2d", "pool2d_backward"], "kernels.pool"),

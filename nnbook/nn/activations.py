@@ -15,7 +15,7 @@ import numpy as np
 
 from ..checks import check_name
 
-__all__ = ["identity", "sigmoid", "tanh", "relu", "softmax", "log_softmax", "softplus",
+__all__ = ["identity", "sigmoid", "tanh", "relu", "gelu", "softmax", "log_softmax", "softplus",
            "derivative", "softmax_jacobian", "ACTIVATIONS", "activation"]
 
 
@@ -43,6 +43,18 @@ def tanh(a: np.ndarray) -> np.ndarray:
 def relu(a: np.ndarray) -> np.ndarray:
     r""":math:`\max(0, a)`."""
     return np.maximum(np.asarray(a, dtype=float), 0.0)
+
+
+def gelu(a: np.ndarray) -> np.ndarray:
+    r"""Gaussian error linear unit (exact form), :math:`a\,\Phi(a) = \tfrac a2\bigl(1 + \operatorname{erf}(a/\sqrt2)\bigr)`.
+
+    :math:`\Phi` is the standard normal distribution function (Hendrycks & Gimpel, 2016); this is
+    PyTorch's ``gelu`` with ``approximate="none"``.
+    """
+    from scipy.special import erf
+
+    a = np.asarray(a, dtype=float)
+    return 0.5 * a * (1.0 + erf(a / np.sqrt(2.0)))
 
 
 def softmax(a: np.ndarray) -> np.ndarray:
@@ -87,6 +99,14 @@ def _d_relu(a):
     return (np.asarray(a, dtype=float) > 0).astype(float)
 
 
+def _d_gelu(a):
+    # d/da [a Phi(a)] = Phi(a) + a phi(a)
+    from scipy.special import erf
+
+    a = np.asarray(a, dtype=float)
+    return 0.5 * (1.0 + erf(a / np.sqrt(2.0))) + a * np.exp(-0.5 * a * a) / np.sqrt(2.0 * np.pi)
+
+
 def softmax_jacobian(a: np.ndarray) -> np.ndarray:
     r"""Jacobian of softmax for one pattern: :math:`\partial y_k/\partial a_j = y_k(I_{kj} - y_j)`.
 
@@ -105,8 +125,10 @@ def softmax_jacobian(a: np.ndarray) -> np.ndarray:
 
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "identity": identity, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
+    "gelu": gelu,
 }
-_DERIVATIVES = {"identity": _d_identity, "sigmoid": _d_sigmoid, "tanh": _d_tanh, "relu": _d_relu}
+_DERIVATIVES = {"identity": _d_identity, "sigmoid": _d_sigmoid, "tanh": _d_tanh, "relu": _d_relu,
+                "gelu": _d_gelu}
 
 
 def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:

@@ -19,6 +19,9 @@ gradients a dict with the same keys and shapes. Every optimizer here updates suc
   named, and ``decay=lambda name: ...`` those for which the predicate is true. Given as a dict,
   ``weight_decay`` sets each named array's own coefficient (Part I's weight decay and per-layer
   decay are such a dict, :func:`nnbook.train.mlp.mlp_weight_decay`);
+* ``warmup`` :math:`n_w` (every optimizer) raises the learning rate linearly over the first
+  :math:`n_w` steps, :math:`\eta_t = \eta\min(1, t/n_w)` (Vaswani et al., 2017; Transformers
+  trained with large steps need it, chapter 13); 0, the default, is no warm-up;
 * :func:`clip_grad_norm` rescales all gradients together when their global norm exceeds
   :math:`\theta` (chapter on BPTT), keeping their direction.
 
@@ -125,11 +128,21 @@ class Optimizer:
           key of ``params`` raises ``ValueError`` at :meth:`step` (so a typo cannot silently turn
           decay off).
         * a callable ``decay(name) -> bool``: the arrays whose name it accepts.
+    warmup : int
+        Linear learning-rate warm-up: step :math:`t` (counting from 1) uses
+        :math:`\\eta\\min(1, t/\\text{warmup})`; 0 (default) uses :math:`\\eta` from the first step.
+
+    Attributes
+    ----------
+    lr_now : float
+        The learning rate the last step used.
     """
 
     def __init__(self, lr: float, weight_decay: float | Mapping[str, float] = 0.0,
-                 decay: Decay = None):
+                 decay: Decay = None, warmup: int = 0):
         self.lr = float(check_positive(lr, "lr"))
+        self.warmup = int(check_positive(warmup, "warmup", integer=True, allow_zero=True))
+        self.lr_now = self.lr
         if isinstance(weight_decay, Mapping):
             if decay is not None:
                 raise ValueError("weight_decay given as a dict already names the decayed arrays; "
@@ -180,6 +193,7 @@ class Optimizer:
             raise ValueError(f"decay names {sorted(self.decay - set(params))}, which are not "
                              f"parameters (the parameters are {sorted(params)})")
         self.t += 1
+        self.lr_now = self.lr * min(1.0, self.t / self.warmup) if self.warmup else self.lr
         for name, p in params.items():
             g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
             p -= self._update(name, p, g)
@@ -208,8 +222,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, lr: float, momentum: float = 0.0,
-                 weight_decay: float | Mapping[str, float] = 0.0, decay: Decay = None):
-        super().__init__(lr, weight_decay, decay)
+                 weight_decay: float | Mapping[str, float] = 0.0, decay: Decay = None,
+                 warmup: int = 0):
+        super().__init__(lr, weight_decay, decay, warmup)
         check_positive(momentum, "momentum", allow_zero=True)
         if momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -217,11 +232,11 @@ class SGD(Optimizer):
 
     def _update(self, name, p, g):
         if not self.momentum:
-            return self.lr * g
+            return self.lr_now * g
         v = self.state.setdefault(name, {}).get("v")
         v = g.copy() if v is None else self.momentum * v + g
         self.state[name]["v"] = v
-        return self.lr * v
+        return self.lr_now * v
 
 
 class Adam(Optimizer):
@@ -233,8 +248,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float | Mapping[str, float] = 0.0,
-                 decay: Decay = None):
-        super().__init__(lr, weight_decay, decay)
+                 decay: Decay = None, warmup: int = 0):
+        super().__init__(lr, weight_decay, decay, warmup)
         for b in betas:
             if not 0 <= b < 1:
                 raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
@@ -248,4 +263,4 @@ class Adam(Optimizer):
         st["v"] = b2 * st["v"] + (1 - b2) * g * g
         m_hat = st["m"] / (1 - b1 ** self.t)
         v_hat = st["v"] / (1 - b2 ** self.t)
-        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return self.lr_now * m_hat / (np.sqrt(v_hat) + self.eps)
