@@ -9,7 +9,7 @@ nb=$1
 name=$(basename "$nb" .ipynb)
 out=${2:-/tmp/nnbook-preview-$name}
 rm -rf "$out/src" && mkdir -p "$out/src/book"
-cp -r "$root/_config.yml" "$root/_ext" "$root/_static" "$out/src/"
+cp -r "$root/_config.yml" "$root/_ext" "$root/_static" "$root/references.bib" "$out/src/"
 ln -s "$root/_vendor" "$out/src/_vendor"
 cp "$root/book/intro.md" "$root/book/notation.md" "$out/src/book/"
 cp "$root/$nb" "$out/src/book/"
