@@ -10,6 +10,7 @@ name=$(basename "$nb" .ipynb)
 out=${2:-/tmp/nnbook-preview-$name}
 rm -rf "$out/src" && mkdir -p "$out/src/book"
 cp -r "$root/_config.yml" "$root/_ext" "$root/_static" "$out/src/"
+cp "$root/references.bib" "$out/src/"      # the bibliography (a missing file fails every {cite})
 ln -s "$root/_vendor" "$out/src/_vendor"
 cp "$root/book/intro.md" "$root/book/notation.md" "$out/src/book/"
 cp "$root/$nb" "$out/src/book/"
