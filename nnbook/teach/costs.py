@@ -13,10 +13,12 @@ __all__ = ["attention_cost", "recurrent_cost", "best_time"]
 def attention_cost(T: int, d_model: int, d_head: int, n_out: int) -> dict[str, int]:
     r"""Multiplications and sequential steps of one forward pass of :class:`SelfAttentionModel`.
 
-    Per sequence: the three projections :math:`3TDk`, the logits :math:`T^2k`, the weighted sums
-    :math:`T^2k` and the output layer :math:`Tk\,n_{out}`, with :math:`k` = ``d_head`` (all heads
-    together). Every one is a matrix product over all positions at once, so the number of steps
-    that must follow one another does not grow with :math:`T`: it is 1 (one layer).
+    Per sequence, counting the multiplications of the matrix products (softmax and embedding
+    aside): the three projections :math:`3TDd_k`, the scores :math:`T^2d_k`, the weighted sums
+    :math:`T^2d_v` (:math:`d_v = d_k`) and the output layer :math:`Td_v\,n_{out}`, with
+    :math:`D` = ``d_model`` and :math:`d_k` = ``d_head`` (all heads together). Every one is a
+    matrix product over all positions at once, so the number of steps that must follow one another
+    does not grow with :math:`T`: it is 1 (one layer).
     """
     for name, v in (("T", T), ("d_model", d_model), ("d_head", d_head), ("n_out", n_out)):
         check_positive(v, name, integer=True)
@@ -29,8 +31,9 @@ def recurrent_cost(T_steps: int, n_in: int, n_hidden: int, n_out: int,
     r"""Multiplications and sequential steps of a gated recurrent net run for ``T_steps`` steps.
 
     Each step multiplies the input and the previous state into ``gates`` blocks (4 for an LSTM),
-    :math:`g H (D + H)`, plus the output layer :math:`H\,n_{out}`; step :math:`t` needs the state
-    of step :math:`t-1`, so all ``T_steps`` steps are sequential.
+    :math:`g D_h (D_x + D_h)` with :math:`D_h` = ``n_hidden`` and :math:`D_x` = ``n_in``, plus the
+    output layer :math:`D_h\,n_{out}` (the element-wise gate products aside); step :math:`t` needs
+    the state of step :math:`t-1`, so all ``T_steps`` steps are sequential.
     """
     for name, v in (("T_steps", T_steps), ("n_in", n_in), ("n_hidden", n_hidden),
                     ("n_out", n_out), ("gates", gates)):
@@ -39,17 +42,34 @@ def recurrent_cost(T_steps: int, n_in: int, n_hidden: int, n_out: int,
     return {"multiplications": int(mult), "sequential_steps": int(T_steps)}
 
 
-def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
+def best_time(fn: Callable[[], object], repeats: int = 5, blas_threads: int | None = 1) -> float:
     """Shortest wall time of ``repeats`` calls of ``fn()`` in seconds (timings are noisy: the
-    minimum is the least disturbed by other work on the machine)."""
-    import time
+    minimum is the least disturbed by other work on the machine).
 
+    ``blas_threads`` limits every BLAS library (NumPy's and SciPy's OpenBLAS) to that many threads
+    while ``fn`` runs (``None``: leave them as they are). The default, 1, compares like with like:
+    the compiled kernels already run their products on one thread
+    (:mod:`nnbook.kernels.threads`), and on a shared machine multi-threaded BLAS threads spin and
+    wait for busy cores, so a NumPy product of a few milliseconds was measured at several hundred
+    (chapter 12's attention forward pass at T = 256: 0.45 s instead of about 0.01 s).
+    """
+    import time
     check_positive(repeats, "repeats", integer=True)
+    if blas_threads is not None:
+        check_positive(blas_threads, "blas_threads", integer=True)
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(limits=int(blas_threads), user_api="blas")
+    else:
+        limits = None
     best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+    try:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
     return float(best)
 
 

@@ -320,6 +320,26 @@ def test_costs_and_timer():
         attention_cost(0, 2, 2, 2)
 
 
+def test_best_time_runs_blas_on_the_threads_asked_for_and_restores_them():
+    from threadpoolctl import threadpool_info
+    from nnbook.teach.costs import best_time
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before                                   # NumPy has a BLAS
+    seen = []
+    best_time(lambda: seen.append(blas_threads()), repeats=2)
+    assert seen and all(n == 1 for threads in seen for n in threads)
+    assert blas_threads() == before
+    seen.clear()
+    best_time(lambda: seen.append(blas_threads()), repeats=1, blas_threads=None)
+    assert seen == [before]
+    with pytest.raises(ValueError, match="blas_threads"):
+        best_time(lambda: None, blas_threads=0)
+
+
 def test_draw_attention_marks_the_true_alignment():
     import matplotlib
     matplotlib.use("Agg")
