@@ -9,6 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (a bool where an int is meant, a string where a number is).
+
+    Both a :class:`TypeError` and a :class:`ValueError`, so code that catches the
+    ``ValueError`` every other check raises keeps working.
+    """
+
+
 def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
                    allow_empty: bool = False) -> np.ndarray:
     """Return ``x`` as a float64 array after checking it.
@@ -51,19 +59,73 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
 
 
 def check_name(name, known, what: str) -> str:
-    """Check that ``name`` is one of ``known``; return it lower-cased."""
+    """Check that ``name`` is one of ``known``; return it lower-cased.
+
+    The one rule for every name argument of the package (``loss="CE"``, ``loss_at="LAST"``,
+    ``mode="Max"``): a string, compared case-insensitively with the lower-case names ``known``.
+    Anything else (a bool, a number, None) raises; ``what`` is the argument's name.
+    """
     if not isinstance(name, str) or name.lower() not in known:
         raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(known)}")
     return name.lower()
 
 
+def check_bool(value, name: str) -> bool:
+    """Check a flag is a real bool (``True``/``False`` or NumPy's): ``"no"``, 0 or 1 raise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Check an integer argument (a bool or a float such as 2.0 or 2.9 raises); return an int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return value
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed for ``np.random.default_rng``: a non-negative integer (no bool, float or string)."""
+    return check_int(seed, name, minimum=0)
+
+
+def check_real(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+               finite: bool = True) -> float:
+    """Check a real scalar (no bool, string, complex or array); optionally bounded (inclusive)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                      np.floating)):
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if np.isnan(value) or (finite and not np.isfinite(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return value
+
+
+def check_unit_interval(arr: np.ndarray, name: str) -> np.ndarray:
+    """Check that every entry of ``arr`` (already a finite float array) lies in [0, 1]."""
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] (0/1 targets or probabilities), got values "
+                         f"from {arr.min():g} to {arr.max():g}")
+    return arr
+
+
 def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
     """Check a scalar hyper-parameter is finite and positive (or non-negative)."""
     if integer:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    elif not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
+    elif (not isinstance(value, (int, float, np.integer, np.floating))
+          or isinstance(value, (bool, np.bool_))):
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r}")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
@@ -120,8 +182,11 @@ def as_kernel_array(x, name: str, *, ndim: int, dtype=None, finite: bool = True)
     return arr
 
 
-def int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
-    """Check an int or an ``(h, w)`` pair of ints, each at least ``minimum``; return the pair."""
+MAX_SIZE = 2 ** 31 - 1  # no kernel size, stride or padding beyond this (and no OverflowError)
+
+
+def int_pair(value, name: str, *, minimum: int, maximum: int = MAX_SIZE) -> tuple[int, int]:
+    """Check an int or an ``(h, w)`` pair of ints, each in ``minimum .. maximum``; return the pair."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
         raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
@@ -130,4 +195,6 @@ def int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
             raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
         if v < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+        if v > maximum:
+            raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return int(pair[0]), int(pair[1])
