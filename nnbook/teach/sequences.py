@@ -27,7 +27,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import (ArgumentTypeError, as_float_array, check_name, check_positive, check_real,
+                      check_seed)
 from ..nn.activations import derivative
 from ..kernels.rnn import RNN_SHAPES, check_params, rnn_bptt, rnn_forward
 
@@ -327,10 +328,12 @@ def sine_sequences(n: int, T: int, seed: int = 0, periods: tuple[float, float] =
     """
     n, T = (int(check_positive(v, k, integer=True)) for v, k in ((n, "n"), (T, "T")))
     check_positive(noise, "noise", allow_zero=True)
-    lo, hi = periods
+    if not isinstance(periods, (tuple, list)) or len(periods) != 2:
+        raise ArgumentTypeError(f"periods must be a pair (low, high), got {periods!r}")
+    lo, hi = (check_real(v, "periods") for v in periods)
     if not 0 < lo <= hi:
         raise ValueError(f"periods must satisfy 0 < low <= high, got {periods}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     P = rng.uniform(lo, hi, n)
     phi = rng.uniform(0, 2 * np.pi, n)
     t = np.arange(T + 1)[:, None]
@@ -354,7 +357,12 @@ def teacher_forcing_inputs(Y, first) -> np.ndarray:
     ndarray, same shape as ``Y``
     """
     Y = as_float_array(Y, "Y", ndim=(2, 3))
-    first = np.broadcast_to(as_float_array(first, "first"), Y.shape[1:])
+    first = as_float_array(first, "first", ndim=(1, 2))
+    if first.shape[-1] != Y.shape[-1] or (first.ndim == 2 and first.shape != Y.shape[1:]):
+        want = f"({Y.shape[-1]},)" + ("" if Y.ndim == 2 else f" or {Y.shape[1:]}")
+        raise ValueError(f"first has shape {first.shape}; for Y of shape {Y.shape} it must be "
+                         f"{want}")
+    first = np.broadcast_to(first, Y.shape[1:])
     return np.concatenate([first[None], Y[:-1]], axis=0)
 
 
@@ -436,8 +444,10 @@ def scheduled_inputs(params: Mapping[str, np.ndarray], Y, first, p_truth: float,
     """
     _same_size(params)
     Y = as_float_array(Y, "Y", ndim=(3,))
-    if not 0.0 <= float(p_truth) <= 1.0:
-        raise ValueError(f"p_truth must lie in [0, 1], got {p_truth}")
+    p_truth = check_real(p_truth, "p_truth", minimum=0.0, maximum=1.0)
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError("rng must be a numpy Generator (np.random.default_rng(seed)), got "
+                                f"{type(rng).__name__}")
     X = teacher_forcing_inputs(Y, first)
     if p_truth == 1.0:
         return X
