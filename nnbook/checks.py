@@ -83,7 +83,9 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
         raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+        bound = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum,
+                                                                           f"at least {minimum}")
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return value

@@ -384,7 +384,7 @@ def check_labels(y, n: int, n_classes: int | None) -> np.ndarray:
         if y.size and y.min() < 0:
             raise ValueError(f"labels y must be class indices >= 0, got {y.min()}")
         return y
-    if y.min() < 0 or y.max() >= n_classes:
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {y.min()} to {y.max()}")
     return y
 

@@ -27,8 +27,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..checks import (ArgumentTypeError, as_float_array, check_name, check_positive, check_real,
-                      check_seed)
+from ..checks import (ArgumentTypeError, as_float_array, check_int, check_name, check_positive,
+                      check_real, check_seed)
 from ..nn.activations import derivative
 from ..kernels.rnn import RNN_SHAPES, check_params, rnn_bptt, rnn_forward
 
@@ -238,7 +238,8 @@ def jacobian_product(jacobians, t: int, k: int) -> np.ndarray:
     """
     J = _check_jacobians(jacobians)
     T = J.shape[0]
-    if not (isinstance(t, (int, np.integer)) and isinstance(k, (int, np.integer)) and 0 <= k <= t <= T):
+    t, k = check_int(t, "t"), check_int(k, "k")  # a bool is not a step number
+    if not 0 <= k <= t <= T:
         raise ValueError(f"need integers 0 <= k <= t <= T={T}, got t={t!r}, k={k!r}")
     P = np.eye(J.shape[1])
     for i in range(k + 1, t + 1):
