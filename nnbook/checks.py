@@ -1,8 +1,18 @@
-"""Shared input validation.
+"""Shared input validation: the one module with the package's rules (DESIGN.md, "Input validation").
 
 Every public function of :mod:`nnbook` validates its input here first, so that bad input raises a
-:class:`ValueError` whose message names the problem (never a silent wrong answer, never a crash
-deep inside NumPy or Numba).
+:class:`ValueError` (or, for a wrong type, :class:`ArgumentTypeError`, both a ``TypeError`` and a
+``ValueError``) whose message names the argument (never a silent wrong answer, never a crash deep
+inside NumPy or Numba), before anything is computed or changed.
+
+* names: :func:`check_name` (strings, case-insensitive); flags: :func:`check_bool` (real bools);
+* numbers: :func:`check_int` (no bools, no floats), :func:`check_seed`, :func:`check_real`,
+  :func:`check_positive`, :func:`int_pair`; arrays: :func:`as_float_array` (float64 out),
+  :func:`as_kernel_array` (float32 or float64 kept: only the conv/pool kernels),
+  :func:`check_finite`, :func:`check_unit_interval`.
+
+The dtype rule: the conv/pool kernels keep float32 (float32 in, float32 out); everything else
+computes in and returns float64.
 """
 from __future__ import annotations
 
@@ -194,7 +204,7 @@ def int_pair(value, name: str, *, minimum: int, maximum: int = MAX_SIZE) -> tupl
         raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
     for v in pair:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+            raise ArgumentTypeError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
         if v < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
         if v > maximum:

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..checks import ArgumentTypeError, check_int, check_real
+from ..checks import ArgumentTypeError, check_bool, check_int, check_real
 
 __all__ = ["Slider", "Dropdown", "Checkbox", "experiment", "is_static", "render_frame"]
 
@@ -119,6 +119,9 @@ class Checkbox:
     value: bool = False
     label: str | None = None
     fmt: Callable[[Any], str] = field(default=_fmt)
+
+    def __post_init__(self):
+        check_bool(self.value, "Checkbox value")
 
     def options(self) -> list:
         return [False, True]

@@ -56,6 +56,7 @@ def filter_image(image, kern, stride=1, padding=0, true_convolution: bool = Fals
     -------
     ndarray, shape (Ho, Wo)
     """
+    true_convolution = check_bool(true_convolution, "true_convolution")
     from ..kernels.conv import conv2d
 
     image = as_float_array(image, "image", ndim=(2,))
@@ -99,6 +100,7 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.n
 
 def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     """Number of parameters of a fully connected layer from ``n_in`` inputs to ``n_out`` units."""
+    bias = check_bool(bias, "bias")
     check_positive(n_in, "n_in", integer=True)
     check_positive(n_out, "n_out", integer=True)
     return n_in * n_out + (n_out if bias else 0)
@@ -106,6 +108,7 @@ def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
 
 def conv_params(c_in: int, c_out: int, k, bias: bool = True) -> int:
     """Number of parameters of a convolution layer: ``c_out`` filters of ``c_in x kh x kw`` (+ biases)."""
+    bias = check_bool(bias, "bias")
     check_positive(c_in, "c_in", integer=True)
     check_positive(c_out, "c_out", integer=True)
     kh, kw = int_pair(k, "k", minimum=1)
@@ -236,6 +239,7 @@ def tile(maps, ncols: int, pad: int = 1, normalize: bool = True) -> np.ndarray:
     -------
     ndarray, shape (rows * (h + pad) - pad, ncols * (w + pad) - pad)
     """
+    normalize = check_bool(normalize, "normalize")
     maps = as_float_array(maps, "maps", ndim=(3,))
     check_positive(ncols, "ncols", integer=True)
     check_positive(pad, "pad", integer=True, allow_zero=True)

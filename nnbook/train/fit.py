@@ -27,7 +27,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..checks import ArgumentTypeError, check_int, check_name, check_positive, check_seed
+from ..checks import (ArgumentTypeError, check_bool, check_int, check_name, check_positive,
+                      check_seed)
 from .optimizers import Diverged, Optimizer, check_grads, clip_grad_norm, global_norm
 
 __all__ = ["TrainLog", "fit", "Diverged", "EarlyStopping", "Progress", "minibatches"]
@@ -76,9 +77,7 @@ class TrainLog:
 
 
 def _check_mode(mode: str) -> str:
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-    return mode
+    return check_name(mode, ("min", "max"), "mode")
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,8 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping.metric must be the name of an evaluate value, got "
                              f"{self.metric!r}")
         check_positive(self.patience, "patience", integer=True)
-        _check_mode(self.mode)
+        object.__setattr__(self, "mode", _check_mode(self.mode))
+        check_bool(self.restore_best, "restore_best")
 
     def improved(self, value: float, best: float) -> bool:
         return value < best if self.mode == "min" else value > best
@@ -237,6 +237,7 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     if clip is not None:
         check_positive(clip, "clip")
     decay_per = check_name(decay_per, ("step", "epoch"), "decay_per")
+    progress = check_bool(progress, "progress")
     if early_stopping is not None:
         if not isinstance(early_stopping, EarlyStopping):
             raise ValueError("early_stopping must be an EarlyStopping rule, got "
