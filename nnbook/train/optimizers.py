@@ -213,14 +213,12 @@ class Optimizer:
                     raise ValueError(f"parameter {name!r} has shape {p.shape} but the optimizer's "
                                      f"state {key!r} for it has {st.shape} (a new model under "
                                      "the same names? use a fresh optimizer)")
-        updates = {}
+        updates, new = {}, {}
         t = self.t + 1
-        for name, p in params.items():
-            g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
-            updates[name] = self._update(name, p, g, t)
-        new = {}
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
             for name, p in params.items():
+                g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
+                updates[name] = self._update(name, p, g, t)
                 new[name] = p - updates[name][0]
         bad = [name for name, v in new.items() if not np.all(np.isfinite(v))]
         if bad:
