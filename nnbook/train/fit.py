@@ -202,6 +202,16 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     Returns
     -------
     TrainLog
+
+    Raises
+    ------
+    Diverged
+        If a loss or a gradient is not finite, or a step would write NaN or inf into a parameter;
+        the message names the epoch, and the parameters keep their last finite values (a step
+        is checked in full before anything is written).
+    ValueError, TypeError
+        For bad arguments, or a ``loss_and_grads`` that does not return ``(scalar, dict)`` with
+        real gradients shaped like ``params``; raised before anything changes.
     """
     if not callable(loss_and_grads):
         raise ArgumentTypeError("loss_and_grads must be a function (params, *batch, rng) -> "
