@@ -68,6 +68,20 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
     return arr
 
 
+def as_real_array(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array, checking only that it is real (bool, integer or float): no pass
+    over the data, for elementwise functions on hot paths (the activations), where NaN simply
+    propagates. None, strings, objects and complex numbers raise."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{name} must be a real number or array, got "
+                                f"{type(x).__name__} of dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
 def check_name(name, known, what: str) -> str:
     """Check that ``name`` is one of ``known``; return it lower-cased.
 
