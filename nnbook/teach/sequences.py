@@ -539,10 +539,11 @@ def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: 
     r""":func:`nnbook.train.fit.fit` that stops quietly when training diverges.
 
     ``evaluate(params) -> float`` is recorded before training and after every epoch. If the loss
-    or a gradient overflows, :func:`~nnbook.train.fit.fit` raises
-    :class:`~nnbook.train.fit.Diverged`; if the parameters overflow, the kernels reject them with a
-    :class:`ValueError`. This function then returns what was recorded so far and the epoch
-    (1-based) in which training diverged. Other errors propagate.
+    or a gradient overflows, or a step would overflow a parameter, :func:`~nnbook.train.fit.fit`
+    raises :class:`~nnbook.train.fit.Diverged` (the parameters keep their last finite values); a
+    :class:`ValueError` with non-finite parameters (given so) counts as divergence too. This
+    function then returns what was recorded so far and the epoch (1-based) in which training
+    diverged. Other errors propagate.
 
     Returns
     -------
