@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "kernels"))
 from conv_reference import conv2d_im2col, conv2d_im2col_backward  # noqa: E402
 
 from nnbook import conv2d, conv2d_backward, pool2d, pool2d_backward  # noqa: E402

@@ -1,12 +1,30 @@
-"""Shared input validation.
+"""Shared input validation: the one module with the package's rules (DESIGN.md, "Input validation").
 
 Every public function of :mod:`nnbook` validates its input here first, so that bad input raises a
-:class:`ValueError` whose message names the problem (never a silent wrong answer, never a crash
-deep inside NumPy or Numba).
+:class:`ValueError` (or, for a wrong type, :class:`ArgumentTypeError`, both a ``TypeError`` and a
+``ValueError``) whose message names the argument (never a silent wrong answer, never a crash deep
+inside NumPy or Numba), before anything is computed or changed.
+
+* names: :func:`check_name` (strings, case-insensitive); flags: :func:`check_bool` (real bools);
+* numbers: :func:`check_int` (no bools, no floats), :func:`check_seed`, :func:`check_real`,
+  :func:`check_positive`, :func:`int_pair`; arrays: :func:`as_float_array` (float64 out),
+  :func:`as_kernel_array` (float32 or float64 kept: only the conv/pool kernels),
+  :func:`check_finite`, :func:`check_unit_interval`.
+
+The dtype rule: the conv/pool kernels keep float32 (float32 in, float32 out); everything else
+computes in and returns float64.
 """
 from __future__ import annotations
 
 import numpy as np
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (a bool where an int is meant, a string where a number is).
+
+    Both a :class:`TypeError` and a :class:`ValueError`, so code that catches the
+    ``ValueError`` every other check raises keeps working.
+    """
 
 
 def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
@@ -50,20 +68,90 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
     return arr
 
 
+def as_real_array(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array, checking only that it is real (bool, integer or float): no pass
+    over the data, for elementwise functions on hot paths (the activations), where NaN simply
+    propagates. None, strings, objects and complex numbers raise."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentTypeError(f"{name} must be a real number or array, got "
+                                f"{type(x).__name__} of dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
 def check_name(name, known, what: str) -> str:
-    """Check that ``name`` is one of ``known``; return it lower-cased."""
+    """Check that ``name`` is one of ``known``; return it lower-cased.
+
+    The one rule for every name argument of the package (``loss="CE"``, ``loss_at="LAST"``,
+    ``mode="Max"``): a string, compared case-insensitively with the lower-case names ``known``.
+    Anything else (a bool, a number, None) raises; ``what`` is the argument's name.
+    """
     if not isinstance(name, str) or name.lower() not in known:
         raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(known)}")
     return name.lower()
 
 
+def check_bool(value, name: str) -> bool:
+    """Check a flag is a real bool (``True``/``False`` or NumPy's): ``"no"``, 0 or 1 raise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Check an integer argument (a bool or a float such as 2.0 or 2.9 raises); return an int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        bound = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum,
+                                                                           f"at least {minimum}")
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return value
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed for ``np.random.default_rng``: a non-negative integer (no bool, float or string)."""
+    return check_int(seed, name, minimum=0)
+
+
+def check_real(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+               finite: bool = True) -> float:
+    """Check a real scalar (no bool, string, complex or array); optionally bounded (inclusive)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                      np.floating)):
+        raise ArgumentTypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if np.isnan(value) or (finite and not np.isfinite(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
+    return value
+
+
+def check_unit_interval(arr: np.ndarray, name: str) -> np.ndarray:
+    """Check that every entry of ``arr`` (already a finite float array) lies in [0, 1]."""
+    if arr.size and (arr.min() < 0 or arr.max() > 1):
+        raise ValueError(f"{name} must lie in [0, 1] (0/1 targets or probabilities), got values "
+                         f"from {arr.min():g} to {arr.max():g}")
+    return arr
+
+
 def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
     """Check a scalar hyper-parameter is finite and positive (or non-negative)."""
     if integer:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    elif not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ArgumentTypeError(f"{name} must be an integer, got {value!r}")
+    elif (not isinstance(value, (int, float, np.integer, np.floating))
+          or isinstance(value, (bool, np.bool_))):
+        raise ArgumentTypeError(f"{name} must be a number, got {value!r}")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
@@ -120,14 +208,19 @@ def as_kernel_array(x, name: str, *, ndim: int, dtype=None, finite: bool = True)
     return arr
 
 
-def int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
-    """Check an int or an ``(h, w)`` pair of ints, each at least ``minimum``; return the pair."""
+MAX_SIZE = 2 ** 31 - 1  # no kernel size, stride or padding beyond this (and no OverflowError)
+
+
+def int_pair(value, name: str, *, minimum: int, maximum: int = MAX_SIZE) -> tuple[int, int]:
+    """Check an int or an ``(h, w)`` pair of ints, each in ``minimum .. maximum``; return the pair."""
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(pair) != 2:
         raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
     for v in pair:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+            raise ArgumentTypeError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
         if v < minimum:
             raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+        if v > maximum:
+            raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return int(pair[0]), int(pair[1])

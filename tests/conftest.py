@@ -19,3 +19,15 @@ def random_net():
             b += r.normal(size=b.shape)
         return net
     return make
+
+
+# Property-based tests (hypothesis): one deterministic profile, so CI runs the same examples every
+# time and the package tests stay within their time budget. Tests set their own max_examples.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
+    pass
+else:
+    settings.register_profile("nnbook", derandomize=True, deadline=None, database=None,
+                              print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("nnbook")

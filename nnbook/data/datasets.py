@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import check_positive
+from ..checks import (ArgumentTypeError, check_bool, check_int, check_name, check_positive,
+                      check_real, check_seed)
 
 __all__ = ["moons", "digits", "noisy_sine", "split", "split3", "digits_images",
            "digits_image_splits", "sample_image"]
@@ -20,7 +21,8 @@ def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> tuple[np.ndarray, 
     from sklearn.datasets import make_moons
 
     check_positive(n, "n", integer=True)
-    X, t = make_moons(n_samples=n, noise=noise, random_state=seed)
+    noise = check_real(noise, "noise", minimum=0.0)
+    X, t = make_moons(n_samples=n, noise=noise, random_state=check_seed(seed))
     return X.astype(float), t.astype(float)[:, None]
 
 
@@ -37,11 +39,23 @@ def digits(classes: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarr
 
     d = load_digits()
     X, y = d.data / 16.0, d.target
-    classes = tuple(range(10)) if classes is None else tuple(classes)
+    classes = tuple(range(10)) if classes is None else _check_classes(classes)
     keep = np.isin(y, classes)
     X, y = X[keep], y[keep]
     T = (y[:, None] == np.array(classes)[None, :]).astype(float)
     return X, T, y
+
+
+def _check_classes(classes) -> tuple[int, ...]:
+    """A non-empty collection of distinct digits 0..9."""
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise ArgumentTypeError(f"classes must be a sequence of digits 0..9, got {classes!r}")
+    classes = tuple(check_int(c, "classes", minimum=0, maximum=9) for c in classes)
+    if not classes:
+        raise ValueError("classes is empty; give at least one digit 0..9")
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes repeats a digit: {classes}")
+    return classes
 
 
 def noisy_sine(n: int = 30, noise: float = 0.15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +64,8 @@ def noisy_sine(n: int = 30, noise: float = 0.15, seed: int = 0) -> tuple[np.ndar
     Returns ``X`` of shape (n, 1) and ``t`` of shape (n, 1).
     """
     check_positive(n, "n", integer=True)
-    rng = np.random.default_rng(seed)
+    noise = check_real(noise, "noise", minimum=0.0)
+    rng = np.random.default_rng(check_seed(seed))
     x = np.sort(rng.uniform(0.0, 1.0, n))
     t = np.sin(2 * np.pi * x) + rng.normal(0.0, noise, n)
     return x[:, None], t[:, None]
@@ -58,11 +73,16 @@ def noisy_sine(n: int = 30, noise: float = 0.15, seed: int = 0) -> tuple[np.ndar
 
 def split(X: np.ndarray, T: np.ndarray, fraction: float = 0.5, seed: int = 0):
     """Shuffle and split into ``(X_a, T_a, X_b, T_b)``, ``fraction`` of the rows in the first part."""
+    fraction = check_real(fraction, "fraction")
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     if len(X) != len(T):
         raise ValueError(f"X has {len(X)} rows but T has {len(T)}")
     k = int(round(fraction * len(X)))
+    if min(k, len(X) - k) < 1:
+        raise ValueError(f"fraction={fraction} of {len(X)} rows leaves a part empty; each part "
+                         "needs a row")
+    seed = check_seed(seed)
     a, b = _partition(len(X), (k, len(X) - k), seed)
     return X[a], T[a], X[b], T[b]
 
@@ -94,8 +114,9 @@ def split3(X: np.ndarray, T: np.ndarray, val_fraction: float = 0.2, test_fractio
         Rows of ``X`` and ``T``; every row lands in exactly one part.
     """
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not isinstance(f, (int, float, np.floating)) or not 0 < f < 1:
+        if not 0 < check_real(f, name) < 1:
             raise ValueError(f"{name} must be in (0, 1), got {f!r}")
+    seed = check_seed(seed)
     if val_fraction + test_fraction >= 1:
         raise ValueError(f"val_fraction + test_fraction must be below 1, got "
                          f"{val_fraction} + {test_fraction}")
@@ -161,9 +182,11 @@ def sample_image(name: str = "china", gray: bool = True, scale: int = 1) -> np.n
     """
     from sklearn.datasets import load_sample_image
 
-    if name not in ("china", "flower"):
-        raise ValueError(f"unknown sample image {name!r}; expected 'china' or 'flower'")
+    name = check_name(name, ("china", "flower"), "sample image name")
+    gray = check_bool(gray, "gray")
     check_positive(scale, "scale", integer=True)
+    if scale > 427:  # the photographs are 427 x 640
+        raise ValueError(f"scale={scale} is larger than the image (427 x 640): nothing is left")
     img = load_sample_image(f"{name}.jpg").astype(float) / 255.0
     if gray:
         img = img @ np.array([0.299, 0.587, 0.114])

@@ -38,6 +38,9 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     display : bool
         Show the value in the cell's output as well.
     """
+    from ..checks import check_bool  # here, so that importing glue stays light
+
+    display = check_bool(display, "display")
     if _myst_glue is not None:
         _myst_glue(name, variable, display=display)
         return

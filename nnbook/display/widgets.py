@@ -27,11 +27,14 @@ import html
 import io
 import itertools
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from ..checks import ArgumentTypeError, check_bool, check_int, check_real
 
 __all__ = ["Slider", "Dropdown", "Checkbox", "experiment", "is_static", "render_frame"]
 
@@ -44,6 +47,11 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.4g}"
     return str(v)
+
+
+def _check_values(kind: str, values) -> None:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+        raise ArgumentTypeError(f"{kind} values must be a non-empty list of values, got {values!r}")
 
 
 @dataclass
@@ -68,11 +76,18 @@ class Slider:
 
     @classmethod
     def range(cls, start: float, stop: float, step: float, **kwargs) -> "Slider":
-        """Values ``start, start+step, ..., stop`` (inclusive, rounded to 10 decimals)."""
-        n = int(round((stop - start) / step))
-        if n < 0 or step <= 0:
+        """Values ``start, start+step, ...`` up to ``stop`` (included when a whole number of steps
+        reaches it; never beyond it), rounded to 10 decimals."""
+        start, stop = check_real(start, "start"), check_real(stop, "stop")
+        step = check_real(step, "step")
+        if step <= 0 or stop < start:
             raise ValueError(f"Slider.range needs start <= stop and step > 0, got {start}, {stop}, {step}")
-        return cls([round(start + i * step, 10) for i in range(n + 1)], **kwargs)
+        n = int(math.floor((stop - start) / step + 1e-9))  # 1e-9: 0.3 / 0.1 = 2.9999999999999996
+        values = [round(start + i * step, 10) for i in range(n + 1)]
+        return cls([v for v in values if v <= stop], **kwargs)
+
+    def __post_init__(self):
+        _check_values("Slider", self.values)
 
     def options(self) -> list:
         return list(self.values)
@@ -85,6 +100,9 @@ class Dropdown:
     value: Any = None
     label: str | None = None
     fmt: Callable[[Any], str] = _fmt
+
+    def __post_init__(self):
+        _check_values("Dropdown", self.values)
 
     def options(self) -> list:
         return list(self.values.values()) if isinstance(self.values, dict) else list(self.values)
@@ -101,6 +119,9 @@ class Checkbox:
     value: bool = False
     label: str | None = None
     fmt: Callable[[Any], str] = field(default=_fmt)
+
+    def __post_init__(self):
+        check_bool(self.value, "Checkbox value")
 
     def options(self) -> list:
         return [False, True]
@@ -129,6 +150,7 @@ def _initial_index(name: str, c: Control) -> int:
 
 
 def _check_controls(controls: dict[str, Control], max_frames: int) -> int:
+    max_frames = check_int(max_frames, "max_frames", minimum=1)
     if not isinstance(controls, dict) or not controls:
         raise ValueError("controls must be a non-empty dict of name -> Slider/Dropdown/Checkbox")
     n = 1
@@ -147,8 +169,14 @@ def _check_controls(controls: dict[str, Control], max_frames: int) -> int:
 def render_frame(fig, dpi: int = 100, colors: int = 64) -> bytes:
     """A figure as a palette PNG (``colors`` colours); closes the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from PIL import Image
 
+    if not isinstance(fig, Figure):
+        raise ArgumentTypeError(f"fig must be a matplotlib Figure (what draw returns), got "
+                                f"{type(fig).__name__}")
+    check_int(dpi, "dpi", minimum=1)
+    check_int(colors, "colors", minimum=2, maximum=256)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
@@ -159,6 +187,17 @@ def render_frame(fig, dpi: int = 100, colors: int = 64) -> bytes:
     return out.getvalue()
 
 
+def _drawn(draw, values: dict):
+    """``draw(**values)``, which must be a matplotlib Figure."""
+    from matplotlib.figure import Figure
+
+    fig = draw(**values)
+    if not isinstance(fig, Figure):
+        raise ArgumentTypeError(f"draw must return a matplotlib Figure, got {type(fig).__name__} "
+                                f"for {values}")
+    return fig
+
+
 def _static_html(draw, controls: dict[str, Control], alt: str, dpi: int) -> str:
     names = list(controls)
     opts = [controls[n].options() for n in names]
@@ -167,7 +206,7 @@ def _static_html(draw, controls: dict[str, Control], alt: str, dpi: int) -> str:
     seen: dict[str, int] = {}
     order: list[int] = []
     for combo in itertools.product(*opts):
-        png = render_frame(draw(**dict(zip(names, combo))), dpi=dpi)
+        png = render_frame(_drawn(draw, dict(zip(names, combo))), dpi=dpi)
         b64 = base64.b64encode(png).decode("ascii")
         if b64 not in seen:
             seen[b64] = len(frames)
@@ -230,7 +269,7 @@ def _live(draw, controls: dict[str, Control]):
             ws[name] = w.Checkbox(value=bool(c.value), description=label, style=style)
 
     def show(**values):
-        fig = draw(**values)
+        fig = _drawn(draw, values)
         display(fig)
         plt.close(fig)
 

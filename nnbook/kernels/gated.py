@@ -42,8 +42,8 @@ from typing import Mapping
 import numpy as np
 from numba import njit
 
-from ..checks import check_name
-from .rnn import (_OUTPUT_CODES, _check_sizes, _sigmoid, _tanh, blas_guard, check_output_loss,
+from ..checks import check_bool, check_name, check_real
+from .rnn import (_OUTPUT_CODES, _check_draw, _check_sizes, _sigmoid, _tanh, blas_guard, check_output_loss,
                   check_params, check_sequence, check_state, check_targets, input_step,
                   matmul_acc, output_backward, outputs, rows, run_split, seqs, squeeze,
                   step_inputs, use_blas, weight_grads)
@@ -70,6 +70,8 @@ def lstm_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0,
         ``{"Wx": (4Dh, Dx), "Wh": (4Dh, Dh), "b": (4Dh,), "Why": (Dy, Dh), "by": (Dy,)}``.
     """
     _check_sizes(Dx=Dx, Dh=Dh, Dy=Dy)
+    seed, scale = _check_draw(seed, scale)
+    forget_bias = check_real(forget_bias, "forget_bias")
     rng = np.random.default_rng(seed)
     b = np.zeros(4 * Dh)
     b[Dh:2 * Dh] = forget_bias
@@ -90,6 +92,7 @@ def gru_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0) -> 
         "by": (Dy,)}``.
     """
     _check_sizes(Dx=Dx, Dh=Dh, Dy=Dy)
+    seed, scale = _check_draw(seed, scale)
     rng = np.random.default_rng(seed)
     return {"Wx": rng.normal(0, scale / math.sqrt(Dx), (3 * Dh, Dx)),
             "Wh": rng.normal(0, scale / math.sqrt(Dh), (3 * Dh, Dh)),
@@ -365,6 +368,7 @@ def lstm_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, c0=None,
     state_grads : dict
         Only if ``return_state_grads``.
     """
+    return_state_grads = check_bool(return_state_grads, "return_state_grads")
     p, s, X, single, (h0, c0) = _prepare(params, LSTM_SHAPES, "LSTM", X,
                                          (("h0", h0), ("c0", c0)))
     out, lcode = check_output_loss(output, loss)
@@ -431,6 +435,7 @@ def gru_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, output: str = "ide
     state_grads : dict
         Only if ``return_state_grads``.
     """
+    return_state_grads = check_bool(return_state_grads, "return_state_grads")
     p, s, X, single, (h0,) = _prepare(params, GRU_SHAPES, "GRU", X, (("h0", h0),))
     out, lcode = check_output_loss(output, loss)
     Yf, mask = check_targets(Y, X.shape[0], X.shape[1], s["Dy"], single, lcode, loss_at)

@@ -45,7 +45,8 @@ from typing import Mapping
 import numpy as np
 from numba import njit
 
-from ..checks import as_float_array, check_name
+from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_name, check_real,
+                      check_seed)
 from .threads import single_threaded_blas, split_batch
 
 __all__ = ["rnn_params", "rnn_forward", "rnn_bptt", "state_jacobians", "RNN_SHAPES",
@@ -176,7 +177,10 @@ def _fmt(dims) -> str:
 
 def check_sequence(X, Dx: int) -> tuple[np.ndarray, bool]:
     """``X`` as a C-contiguous ``(T, B, Dx)`` array and whether it was one sequence ``(T, Dx)``."""
-    shape = np.shape(X)
+    try:
+        shape = np.shape(X)
+    except ValueError as exc:  # a ragged list
+        raise ValueError(f"X could not be converted to an array: {exc}") from None
     if len(shape) not in (2, 3):
         raise ValueError(f"X must be (T, Dx) for one sequence or (T, B, Dx) for a batch, got "
                          f"shape {shape}")
@@ -221,9 +225,7 @@ def check_output_loss(output, loss) -> tuple[int, int]:
 def check_targets(Y, T: int, B: int, Dy: int, single: bool, loss: int,
                   loss_at: str) -> tuple[np.ndarray, np.ndarray]:
     """Targets as a ``(T, B, Dy)`` array and the per-step weights ``(T,)`` (1 where E counts)."""
-    if loss_at not in _LOSS_AT:
-        raise ValueError(f"unknown loss_at {loss_at!r}; expected one of {list(_LOSS_AT)}")
-    last = loss_at == "last"
+    last = check_name(loss_at, _LOSS_AT, "loss_at") == "last"
     lead = (() if last else (T,)) + (() if single else (B,))
     arr = np.asarray(Y) if not isinstance(Y, np.ndarray) else Y
     if loss == 1 and arr.ndim == len(lead) and (np.issubdtype(arr.dtype, np.integer)
@@ -240,8 +242,8 @@ def check_targets(Y, T: int, B: int, Dy: int, single: bool, loss: int,
             extra = " or integer class indices of shape " + str(lead) if loss == 1 else ""
             where = " (loss_at='last': one target per sequence)" if last else ""
             raise ValueError(f"Y has shape {arr.shape}; expected {lead + (Dy,)}{extra}{where}")
-        if loss == 2 and np.any((Yf < 0) | (Yf > 1)):
-            raise ValueError("bce targets Y must lie in [0, 1]")
+        if loss and np.any((Yf < 0) | (Yf > 1)):  # bce and ce: 0/1 targets or probabilities
+            raise ValueError(f"{('sse', 'ce', 'bce')[loss]} targets Y must lie in [0, 1]")
     Yf = Yf.reshape(((1,) if last else (T,)) + (B, Dy))
     mask = np.ones(T)
     if last:
@@ -321,6 +323,7 @@ def rnn_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0) -> 
         ``{"Wxh": (Dh, Dx), "Whh": (Dh, Dh), "Why": (Dy, Dh), "bh": (Dh,), "by": (Dy,)}``.
     """
     sizes = _check_sizes(Dx=Dx, Dh=Dh, Dy=Dy)
+    seed, scale = _check_draw(seed, scale)
     rng = np.random.default_rng(seed)
     return {"Wxh": rng.normal(0, scale / math.sqrt(Dx), (Dh, Dx)),
             "Whh": rng.normal(0, scale / math.sqrt(Dh), (Dh, Dh)),
@@ -330,9 +333,16 @@ def rnn_params(Dx: int, Dh: int, Dy: int, seed: int = 0, scale: float = 1.0) -> 
 
 def _check_sizes(**sizes) -> dict:
     for k, v in sizes.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ArgumentTypeError(f"{k} must be a positive integer, got {v!r}")
+        if v < 1:
             raise ValueError(f"{k} must be a positive integer, got {v!r}")
     return sizes
+
+
+def _check_draw(seed, scale) -> tuple[int, float]:
+    """The seed and weight scale of a ``*_params`` function (a non-negative int; finite >= 0)."""
+    return check_seed(seed), check_real(scale, "scale", minimum=0.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -753,6 +763,7 @@ def rnn_bptt(params: Mapping[str, np.ndarray], X, Y, h0=None, activation: str = 
     state_grads : dict
         Only if ``return_state_grads``.
     """
+    return_state_grads = check_bool(return_state_grads, "return_state_grads")
     p, s, X, single, h0, act = _prepare(params, X, h0, activation)
     out, lcode = check_output_loss(output, loss)
     T, B = X.shape[:2]

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..checks import check_name
+from ..checks import as_real_array, check_name
 
 __all__ = ["identity", "sigmoid", "tanh", "relu", "gelu", "softmax", "log_softmax", "softplus",
            "derivative", "softmax_jacobian", "ACTIVATIONS", "activation"]
@@ -21,7 +21,7 @@ __all__ = ["identity", "sigmoid", "tanh", "relu", "gelu", "softmax", "log_softma
 
 def identity(a: np.ndarray) -> np.ndarray:
     """:math:`h(a) = a`."""
-    return np.array(a, dtype=float, copy=True)
+    return as_real_array(a, "a").copy()
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
@@ -30,19 +30,19 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     For :math:`a \ge 0` it uses :math:`1/(1+e^{-a})`, for :math:`a<0` the equal form
     :math:`e^{a}/(1+e^{a})`, so ``exp`` only ever sees non-positive arguments.
     """
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def tanh(a: np.ndarray) -> np.ndarray:
     """Hyperbolic tangent (NumPy's is already stable)."""
-    return np.tanh(np.asarray(a, dtype=float))
+    return np.tanh(as_real_array(a, "a"))
 
 
 def relu(a: np.ndarray) -> np.ndarray:
     r""":math:`\max(0, a)`."""
-    return np.maximum(np.asarray(a, dtype=float), 0.0)
+    return np.maximum(as_real_array(a, "a"), 0.0)
 
 
 def gelu(a: np.ndarray) -> np.ndarray:
@@ -63,26 +63,26 @@ def softmax(a: np.ndarray) -> np.ndarray:
     Shifting by :math:`\max_j a_j` leaves the result unchanged and keeps every exponent
     :math:`\le 0`.
     """
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     e = np.exp(a - np.max(a, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def log_softmax(a: np.ndarray) -> np.ndarray:
     r""":math:`\ln \mathrm{softmax}(a)` computed as :math:`a - \mathrm{logsumexp}(a)` (no log of 0)."""
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     m = np.max(a, axis=-1, keepdims=True)
     return a - m - np.log(np.sum(np.exp(a - m), axis=-1, keepdims=True))
 
 
 def softplus(a: np.ndarray) -> np.ndarray:
     r""":math:`\ln(1+e^{a})` without overflow: :math:`\max(a,0) + \ln(1+e^{-|a|})`."""
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
 
 def _d_identity(a):
-    return np.ones_like(np.asarray(a, dtype=float))
+    return np.ones_like(as_real_array(a, "a"))
 
 
 def _d_sigmoid(a):
@@ -91,12 +91,12 @@ def _d_sigmoid(a):
 
 
 def _d_tanh(a):
-    return 1.0 - np.tanh(np.asarray(a, dtype=float)) ** 2
+    return 1.0 - np.tanh(as_real_array(a, "a")) ** 2
 
 
 def _d_relu(a):
     # The derivative at exactly 0 is taken as 0 (a subgradient).
-    return (np.asarray(a, dtype=float) > 0).astype(float)
+    return (as_real_array(a, "a") > 0).astype(float)
 
 
 def _d_gelu(a):

@@ -139,12 +139,35 @@ def attention(Q: ArrayLike, K: ArrayLike, V: ArrayLike, mask: ArrayLike | None =
     """
     Q, K, V = _check_qkv(Q, K, V)
     s = _scale(scale, Q.shape[-1])
-    logits = s * (Q @ _swap(K))
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = s * (Q @ _swap(K))
     m = _check_mask(mask, logits.shape)
+    if not np.isfinite(logits).all():  # finite but enormous scores: take the limit
+        logits = _limit_logits(Q, K, s, m)
     if m is not None:
         logits = np.where(m, logits, -np.inf)   # exp(-inf) = 0 exactly, without a warning
     A = softmax(logits)
     return A @ V, A
+
+
+def _limit_logits(Q: np.ndarray, K: np.ndarray, s: float, m) -> np.ndarray:
+    r"""Scores shifted so that each row's largest is 0, computed without overflow.
+
+    With :math:`c = s\max|Q|\max|K|` and the scores of the rescaled inputs :math:`S'`
+    (entries at most d in size), the scores are :math:`cS'`; subtracting each row's maximum
+    leaves 0 at the largest entries and :math:`c(S'-\max S')`, down to :math:`-\infty` when
+    :math:`c` overflows, elsewhere. So queries of size 1e200 (or ``scale=1e308``) give the
+    softmax's limit, a one-hot row (ties share the weight equally), instead of NaN.
+    """
+    a = float(np.max(np.abs(Q))) or 1.0
+    b = float(np.max(np.abs(K))) or 1.0
+    S = (Q / a) @ _swap(K / b)
+    if m is not None:
+        S = np.where(m, S, -np.inf)
+    d = S - np.max(S, axis=-1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = s * a * b
+        return np.where(d == 0, 0.0, c * d)
 
 
 def attention_backward(dY: ArrayLike, Q: ArrayLike, K: ArrayLike, V: ArrayLike, A: ArrayLike,

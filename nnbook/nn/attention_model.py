@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..checks import check_positive
+from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_positive,
+                      check_seed)
 from .attention import multi_head_attention, multi_head_attention_backward, positional_encoding
 from .layers import softmax_cross_entropy
 from .tokens import check_tokens, token_accuracy
@@ -51,17 +52,39 @@ class SelfAttentionModel:
                         ("d_head", d_head), ("n_heads", n_heads)):
             check_positive(v, name, integer=True)
         self.n_tokens, self.T, self.d_model = int(n_tokens), int(T), int(d_model)
-        self.d_head, self.n_heads, self.positions = int(d_head), int(n_heads), bool(positions)
+        positions = check_bool(positions, "positions")
+        self.d_head, self.n_heads, self.positions = int(d_head), int(n_heads), positions
         self.P = positional_encoding(self.T, self.d_model) if positions else np.zeros((T, d_model))
 
     def init(self, seed: int = 0) -> dict[str, np.ndarray]:
         """Random parameters: normal with standard deviation 1/sqrt(fan-in), zero bias."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         D, k, V = self.d_model, self.d_head * self.n_heads, self.n_tokens
         return {"emb": rng.normal(0, 1, (V, D)),
                 "Wq": rng.normal(0, D ** -0.5, (D, k)), "Wk": rng.normal(0, D ** -0.5, (D, k)),
                 "Wv": rng.normal(0, D ** -0.5, (D, k)), "Wo": rng.normal(0, k ** -0.5, (k, V)),
                 "bo": np.zeros(V)}
+
+    def _check_params(self, params) -> dict[str, np.ndarray]:
+        """The parameters as float64 arrays, after checking their names, shapes and values."""
+        D, k, V = self.d_model, self.d_head * self.n_heads, self.n_tokens
+        shapes = {"emb": (V, D), "Wq": (D, k), "Wk": (D, k), "Wv": (D, k), "Wo": (k, V),
+                  "bo": (V,)}
+        if not isinstance(params, dict):
+            raise ArgumentTypeError(f"params must be the dict returned by init(), got "
+                                    f"{type(params).__name__}")
+        if params.keys() != shapes.keys():
+            missing = [n for n in shapes if n not in params]
+            extra = [n for n in params if n not in shapes]
+            raise ValueError(f"params must have exactly the keys {list(shapes)}; missing "
+                             f"{missing}, extra {extra}")
+        out = {}
+        for name, shape in shapes.items():
+            a = as_float_array(params[name], f"params[{name!r}]")
+            if a.shape != shape:
+                raise ValueError(f"params[{name!r}] has shape {a.shape}; this model needs {shape}")
+            out[name] = a
+        return out
 
     def _tokens(self, X) -> np.ndarray:
         return check_tokens(X, self.T, self.n_tokens)
@@ -71,6 +94,7 @@ class SelfAttentionModel:
 
     def forward(self, params: dict, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Logits (B, T, n_tokens) and attention weights (B, n_heads, T, T) for tokens (B, T)."""
+        params = self._check_params(params)
         X = self._tokens(X)
         Y, A = multi_head_attention(self._embed(params, X), params["Wq"], params["Wk"],
                                     params["Wv"], params["Wo"], self.n_heads)
@@ -97,6 +121,7 @@ class SelfAttentionModel:
             Target tokens.
         rng : ignored (the model is deterministic; ``fit`` passes one).
         """
+        params = self._check_params(params)
         X, Y = self._tokens(X), self._tokens(Y)
         Z = self._embed(params, X)
         out, A = multi_head_attention(Z, params["Wq"], params["Wk"], params["Wv"],

@@ -28,11 +28,12 @@ layer                computes                               parameters
 """
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_positive
+from ..checks import ArgumentTypeError, as_float_array, check_bool, check_int, check_positive
 from .activations import log_softmax, softmax
 
 __all__ = ["Layer", "Conv2D", "ReLU", "Pool2D", "Flatten", "GlobalAvgPool", "Dense", "Dropout",
@@ -408,16 +409,21 @@ class BatchNorm2d(Layer):
         return f"BatchNorm2d({self.channels})"
 
 
-def check_labels(y, n: int, n_classes: int) -> np.ndarray:
-    """Check class labels: ``n`` integers in ``0 .. n_classes-1``; return them as an int array."""
+def check_labels(y, n: int, n_classes: int | None) -> np.ndarray:
+    """Check class labels: ``n`` integers in ``0 .. n_classes-1`` (``None``: any non-negative);
+    return them as an int array."""
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"labels must be a vector of {n} class indices, got shape {y.shape}")
+        raise ValueError(f"labels y must be a vector of {n} class indices, got shape {y.shape}")
     if not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating)
                                                    and np.all(y == np.round(y)))):
-        raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
+        raise ValueError(f"labels y must be integer class indices, got dtype {y.dtype}")
     y = y.astype(np.int64)
-    if y.min() < 0 or y.max() >= n_classes:
+    if n_classes is None:
+        if y.size and y.min() < 0:
+            raise ValueError(f"labels y must be class indices >= 0, got {y.min()}")
+        return y
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"labels must lie in 0..{n_classes - 1}, got values from {y.min()} to {y.max()}")
     return y
 
@@ -486,7 +492,17 @@ class Sequential:
             self.names.append(f"{layer.kind}{counts[layer.kind]}")
         self.layers = list(layers)
         self._keys = [f"{n}.{k}" for n, l in zip(self.names, self.layers) for k in l.param_names]
-        self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+        if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)):
+                raise ArgumentTypeError(f"input_shape must be a tuple of ints such as (1, 8, 8), "
+                                        f"got {input_shape!r}")
+            input_shape = tuple(check_int(s, "input_shape", minimum=1) for s in input_shape)
+        self.input_shape = input_shape
+        # the shape of every parameter, from a throw-away copy of each layer (so that batch
+        # norm's running statistics are not reset here)
+        self._param_shapes = {f"{n}.{k}": v.shape for n, l in zip(self.names, self.layers)
+                              if l.param_names
+                              for k, v in copy.copy(l).init(np.random.default_rng(0)).items()}
         self.shapes: list[tuple[int, ...]] = []
         if self.input_shape is not None:
             shape = self.input_shape
@@ -516,17 +532,34 @@ class Sequential:
         prefix = name + "."
         return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
 
-    def _check(self, params, X) -> np.ndarray:
+    def _check(self, params, X) -> tuple[dict, np.ndarray]:
+        """Checked parameters and input, both float64 (float32 ones are converted: the model
+        computes in float64, the package's rule outside the conv/pool kernels)."""
         if not isinstance(params, dict):
-            raise ValueError(f"params must be the dict returned by init(), got {type(params).__name__}")
+            raise ArgumentTypeError(f"params must be the dict returned by init(), got "
+                                    f"{type(params).__name__}")
         expected = set(self._keys)
         if set(params) != expected:
             missing, extra = sorted(expected - set(params)), sorted(set(params) - expected)
             raise ValueError(f"params do not fit this model: missing {missing}, extra {extra}")
+        checked = {}
+        for k, v in params.items():
+            a = v if (type(v) is np.ndarray and v.dtype == np.float64) else as_float_array(
+                v, f"params[{k!r}]", allow_empty=True)
+            if a.shape != self._param_shapes[k]:
+                raise ValueError(f"params[{k!r}] has shape {a.shape}; this model needs "
+                                 f"{self._param_shapes[k]}")
+            checked[k] = a
+        total = sum(float(a.sum()) for a in checked.values())  # finite only if every entry is
+        if not np.isfinite(total):
+            for k, a in checked.items():
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"params[{k!r}] contains NaN or inf; every value must be "
+                                     "finite")
         X = as_float_array(X, "X")
         if self.input_shape is not None and X.shape[1:] != self.input_shape:
             raise ValueError(f"X must have shape (N, {', '.join(map(str, self.input_shape))}), got {X.shape}")
-        return X
+        return checked, X
 
     def init_keys(self) -> list[str]:
         """The names of the parameters, in order (without drawing them)."""
@@ -551,14 +584,30 @@ class Sequential:
         caches : list (for :meth:`backward`)
         outputs : dict name -> ndarray, only when ``keep``
         """
-        x = self._check(params, X)
+        params, x = self._check(params, X)
+        return self._forward(params, x, check_bool(train, "train"), rng, check_bool(keep, "keep"))
+
+    def _forward(self, params, x, train, rng, keep):
         caches, outputs = [], {}
-        for name, layer in zip(self.names, self.layers):
-            x, cache = layer.forward(self._layer_params(params, name), x, train, rng)
-            caches.append(cache)
-            if keep:
-                outputs[name] = x
+        saved = self._running_stats() if train else None
+        try:
+            for name, layer in zip(self.names, self.layers):
+                x, cache = layer.forward(self._layer_params(params, name), x, train, rng)
+                caches.append(cache)
+                if keep:
+                    outputs[name] = x
+        except Exception:
+            self._restore_running_stats(saved)  # a failed call leaves batch norm as it was
+            raise
         return (x, caches, outputs) if keep else (x, caches)
+
+    def _running_stats(self) -> list:
+        return [(l, l.running_mean, l.running_var) for l in self.layers
+                if isinstance(l, BatchNorm2d)]
+
+    def _restore_running_stats(self, saved) -> None:
+        for layer, mean, var in saved or ():
+            layer.running_mean, layer.running_var = mean, var
 
     def backward(self, params, dout: np.ndarray, caches: list) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Back-propagate ``dout`` (gradient of the loss w.r.t. the output); returns ``(dX, grads)``."""
@@ -578,8 +627,16 @@ class Sequential:
         ``default_rng(0)`` when omitted).
         """
         rng = np.random.default_rng(0) if rng is None else rng
-        logits, caches = self.forward(params, X, train=True, rng=rng)
-        loss, dlogits = softmax_cross_entropy(logits, y)
+        saved = self._running_stats()
+        try:
+            n = np.shape(X)[0] if np.ndim(X) else 0
+            check_labels(y, n, None)  # before the forward pass updates batch norm's statistics
+            params, x = self._check(params, X)
+            logits, caches = self._forward(params, x, True, rng, False)
+            loss, dlogits = softmax_cross_entropy(logits, y)
+        except Exception:
+            self._restore_running_stats(saved)
+            raise
         _, grads = self.backward(params, dlogits, caches)
         return loss, grads
 

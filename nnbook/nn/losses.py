@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import as_float_array, check_name
-from .activations import (activation, derivative, log_softmax, softmax_jacobian, softplus)
+from ..checks import as_float_array, check_name, check_unit_interval
+from .activations import (ACTIVATIONS, activation, derivative, log_softmax, softmax_jacobian, softplus)
 
-__all__ = ["loss", "loss_from_activations", "output_delta", "LOSSES", "CANONICAL"]
+__all__ = ["loss", "loss_from_activations", "output_delta", "LOSSES", "CANONICAL", "check_pairing"]
 
 LOSSES = ("sse", "bce", "ce")
 CANONICAL = {"sse": "identity", "bce": "sigmoid", "ce": "softmax"}
 _TINY = np.finfo(float).tiny
 
 
-def _check_pair(y, t):
-    y = as_float_array(y, "y", ndim=(0, 1, 2))
+def _check_pair(y, t, name: str = "y", loss: str = "sse"):
+    """``y`` (or ``a``) and ``t`` as float arrays of one shape; ``bce``/``ce`` targets in [0, 1]."""
+    y = as_float_array(y, name, ndim=(0, 1, 2))
     t = as_float_array(t, "t", ndim=(0, 1, 2))
     if y.shape != t.shape:
-        raise ValueError(f"y and t must have the same shape, got {y.shape} and {t.shape}")
+        raise ValueError(f"{name} and t must have the same shape, got {y.shape} and {t.shape}")
+    if loss != "sse":  # a target of 2 or -1 would give a meaningless (even negative) error
+        check_unit_interval(t, "t")
     return y, t
 
 
@@ -53,7 +56,7 @@ def loss(name: str, y, t) -> float:
     Where the activations are available, :func:`loss_from_activations` is exact instead.
     """
     name = check_name(name, LOSSES, "loss")
-    y, t = _check_pair(y, t)
+    y, t = _check_pair(y, t, "y", name)
     if name == "sse":
         return float(0.5 * np.sum((y - t) ** 2))
     if np.any((y < 0) | (y > 1)):
@@ -79,13 +82,19 @@ def loss_from_activations(name: str, a, t, output: str | None = None) -> float:
         The output activation; defaults to the canonical one for ``name``.
     """
     name = check_name(name, LOSSES, "loss")
-    output = CANONICAL[name] if output is None else output
-    a, t = _check_pair(a, t)
+    output = CANONICAL[name] if output is None else check_name(output, ACTIVATIONS, "output")
+    a, t = _check_pair(a, t, "a", name)
     if name == "bce" and output == "sigmoid":
         return float(np.sum(t * softplus(-a) + (1 - t) * softplus(a)))
     if name == "ce" and output == "softmax":
         return float(-np.sum(t * log_softmax(np.atleast_1d(a))))
     return loss(name, activation(output)(a), t)
+
+
+def check_pairing(name: str, output: str) -> None:
+    """``bce`` needs a sigmoid output and ``ce`` a softmax output (``sse`` takes any)."""
+    if name != "sse" and CANONICAL[name] != output:
+        raise ValueError(f"loss {name!r} needs a {CANONICAL[name]} output layer, got {output!r}")
 
 
 def output_delta(name: str, a: np.ndarray, t: np.ndarray, output: str) -> np.ndarray:
@@ -97,9 +106,10 @@ def output_delta(name: str, a: np.ndarray, t: np.ndarray, output: str) -> np.nda
     ``ValueError`` because the error would not be defined for every output value.
     """
     name = check_name(name, LOSSES, "loss")
+    output = check_name(output, ACTIVATIONS, "output")
+    a, t = _check_pair(a, t, "a", name)
+    check_pairing(name, output)
     y = activation(output)(a)
-    if name != "sse" and CANONICAL[name] != output:
-        raise ValueError(f"loss {name!r} needs a {CANONICAL[name]} output layer, got {output!r}")
     if name in ("bce", "ce") or output == "identity":
         return y - t
     if output == "softmax":

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import as_float_array, check_name, check_positive, check_seed
 from .activations import ACTIVATIONS, activation, derivative
-from .losses import LOSSES, loss_from_activations, output_delta
+from .losses import LOSSES, check_pairing, loss_from_activations, output_delta
 
 __all__ = ["MLP", "Trace", "Saturation", "saturation"]
 
@@ -123,7 +123,7 @@ class MLP:
         for s in sizes:
             check_positive(s, "every layer size", integer=True)
         check_positive(scale, "scale")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         weights = [(rng.normal(0.0, scale / np.sqrt(n_in), size=(n_out, n_in)), np.zeros(n_out))
                    for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         return cls(weights, activations)
@@ -238,6 +238,7 @@ class MLP:
         x = self._check_x(x)
         t = self._check_t(t, x)
         loss = check_name(loss, LOSSES, "loss")
+        check_pairing(loss, self.activations[-1])  # the same rule as gradients
         return loss_from_activations(loss, self.trace(x).a[-1], t, self.activations[-1])
 
     # ------------------------------------------------------------------ backward

@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..checks import as_float_array, check_name
+from ..checks import as_float_array, check_bool, check_name
 
 __all__ = ["CELLS", "cell_functions", "init_model", "sequence_loss", "predict"]
 
@@ -96,8 +96,7 @@ def sequence_loss(cell: str, *, loss_at: str = "last", output: str = "identity",
     callable
     """
     _, _, bptt = cell_functions(cell)
-    if loss_at not in ("last", "all"):
-        raise ValueError(f"unknown loss_at {loss_at!r}; expected 'last' or 'all'")
+    loss_at = check_name(loss_at, ("last", "all"), "loss_at")
 
     def loss_and_grads(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
                        rng=None) -> tuple[float, dict[str, np.ndarray]]:
@@ -124,6 +123,7 @@ def predict(cell: str, params: Mapping[str, np.ndarray], X: np.ndarray,
     last : bool
         Only the outputs after the last step.
     """
+    last = check_bool(last, "last")
     _, forward, _ = cell_functions(cell)
     y = forward(params, X, output=output)["y"]
     return y[-1] if last else y

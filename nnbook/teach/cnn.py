@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive, int_pair
+from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_int, check_name,
+                      check_positive, int_pair)
 from ..nn.activations import softmax
 from ..nn.layers import (BatchNorm2d, Conv2D, Dense, Dropout, Flatten, Pool2D, ReLU, Sequential,
                      check_labels, softmax_cross_entropy)
@@ -55,6 +56,7 @@ def filter_image(image, kern, stride=1, padding=0, true_convolution: bool = Fals
     -------
     ndarray, shape (Ho, Wo)
     """
+    true_convolution = check_bool(true_convolution, "true_convolution")
     from ..kernels.conv import conv2d
 
     image = as_float_array(image, "image", ndim=(2,))
@@ -98,6 +100,7 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.n
 
 def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     """Number of parameters of a fully connected layer from ``n_in`` inputs to ``n_out`` units."""
+    bias = check_bool(bias, "bias")
     check_positive(n_in, "n_in", integer=True)
     check_positive(n_out, "n_out", integer=True)
     return n_in * n_out + (n_out if bias else 0)
@@ -105,6 +108,7 @@ def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
 
 def conv_params(c_in: int, c_out: int, k, bias: bool = True) -> int:
     """Number of parameters of a convolution layer: ``c_out`` filters of ``c_in x kh x kw`` (+ biases)."""
+    bias = check_bool(bias, "bias")
     check_positive(c_in, "c_in", integer=True)
     check_positive(c_out, "c_out", integer=True)
     kh, kw = int_pair(k, "k", minimum=1)
@@ -126,13 +130,20 @@ def equivariance_gap(image, kern, shift: tuple[int, int]) -> tuple[float, float]
     """
     image = as_float_array(image, "image", ndim=(2,))
     kern = as_float_array(kern, "kernel", ndim=(2,))
-    dy, dx = (int(v) for v in shift)
+    if not isinstance(shift, (tuple, list)) or len(shift) != 2:
+        raise ArgumentTypeError(f"shift must be a pair (dy, dx) of ints, got {shift!r}")
+    dy, dx = (check_int(v, "shift") for v in shift)
     a = filter_image(np.roll(image, (dy, dx), axis=(0, 1)), kern)
     b = np.roll(filter_image(image, kern), (dy, dx), axis=(0, 1))
     kh, kw = kern.shape
     h, w = a.shape
     rows = slice(max(dy, 0) + kh, h + min(dy, 0) - kh)
     cols = slice(max(dx, 0) + kw, w + min(dx, 0) - kw)
+    if a[rows, cols].size == 0:
+        raise ValueError(f"image of shape {image.shape} is too small for a {kh}x{kw} kernel and "
+                         f"shift {shift}: no output pixel is free of the wrap-around (the image "
+                         f"needs more than {2 * kh + abs(dy) + kh - 1} rows and "
+                         f"{2 * kw + abs(dx) + kw - 1} columns)")
     return float(np.max(np.abs(a[rows, cols] - b[rows, cols]))), float(np.max(np.abs(b)))
 
 
@@ -191,7 +202,11 @@ def digits_cnn(channels: tuple[int, int] = (8, 16), dropout: float = 0.0, batchn
     hidden : int
         Units of an extra dense hidden layer (0: none).
     """
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise ArgumentTypeError(f"channels must be a pair (filters of conv1, of conv2), got "
+                                f"{channels!r}")
     c1, c2 = (check_positive(c, "channels", integer=True) for c in channels)
+    batchnorm = check_bool(batchnorm, "batchnorm")
     layers: list = [Conv2D(1, c1, 3, padding=1)]
     layers += [BatchNorm2d(c1)] if batchnorm else []
     layers += [ReLU(), Pool2D(2, mode=pool), Conv2D(c1, c2, 3, padding=1)]
@@ -224,6 +239,7 @@ def tile(maps, ncols: int, pad: int = 1, normalize: bool = True) -> np.ndarray:
     -------
     ndarray, shape (rows * (h + pad) - pad, ncols * (w + pad) - pad)
     """
+    normalize = check_bool(normalize, "normalize")
     maps = as_float_array(maps, "maps", ndim=(3,))
     check_positive(ncols, "ncols", integer=True)
     check_positive(pad, "pad", integer=True, allow_zero=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import as_float_array, check_bool, check_name, check_positive
 from ..nn.activations import activation, derivative
 from ..nn.mlp import MLP, check_net
 
@@ -94,6 +94,7 @@ def shift_images(X, dx: float, dy: float, size: int = 8, wrap: bool = False) -> 
     -------
     ndarray, same shape as ``X``
     """
+    wrap = check_bool(wrap, "wrap")
     X, single = _check_images(X, size)
     dx, dy = _check_shift(dx, "dx"), _check_shift(dy, "dy")
     img = X.reshape(-1, size, size)

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import as_float_array, check_int, check_name, check_positive
 
 __all__ = ["step", "Perceptron", "gate", "ThresholdNetwork", "dnf_network", "truth_table",
            "all_inputs", "perceptron_learn", "LearningResult", "separable_by_grid", "GATES"]
@@ -138,6 +138,8 @@ def gate(name: str, n: int | None = None) -> Perceptron:
     Perceptron
     """
     name = check_name(name, GATES, "gate")
+    if n is not None:
+        n = check_int(n, "n", minimum=1)
     if name == "not":
         if n not in (None, 1):
             raise ValueError(f"the 'not' gate has exactly 1 input, got n={n!r}")
@@ -237,6 +239,9 @@ class ThresholdNetwork:
         return f"ThresholdNetwork(sizes={self.sizes})"
 
 
+MAX_INPUTS = 24  # 2**24 rows of 24 ints are already 3 GB
+
+
 def all_inputs(n: int) -> np.ndarray:
     """All ``2**n`` binary inputs in binary counting order (``x_1`` most significant).
 
@@ -244,7 +249,7 @@ def all_inputs(n: int) -> np.ndarray:
     -------
     ndarray of int, shape (2**n, n)
     """
-    check_positive(n, "n", integer=True)
+    check_int(n, "n", minimum=1, maximum=MAX_INPUTS)
     r = np.arange(2 ** n)[:, None]
     return (r >> np.arange(n - 1, -1, -1)[None, :]) & 1
 

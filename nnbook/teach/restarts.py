@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import as_float_array, check_int, check_name, check_positive, check_seed
 from ..nn.mlp import MLP
 from ..train.fit import TrainLog
 from ..train.mlp import fit_mlp
@@ -54,7 +54,7 @@ def restarts(sizes: Sequence[int], activations: Sequence[str], X, T, loss: str, 
     """
     from .quadratic import bfgs
 
-    seeds = [int(s) for s in seeds]
+    seeds = [check_seed(s, "seeds") for s in seeds]
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
     method = check_name(method, ("gd", "bfgs"), "method")
@@ -135,7 +135,7 @@ def hidden_unit_sweep(Ms: Sequence[int], X, T, X_val, T_val, loss: str, lr: floa
     -------
     Sweep
     """
-    Ms = [int(m) for m in Ms]
+    Ms = [check_int(m, "Ms", minimum=1) for m in Ms]
     if not Ms:
         raise ValueError("Ms is empty: give at least one number of hidden units")
     for m in Ms:

@@ -6,7 +6,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..checks import as_float_array, check_positive
+from ..checks import ArgumentTypeError, as_float_array, check_positive
 from ..nn.sequence_model import _targets, cell_functions, init_model, predict, sequence_loss
 
 __all__ = ["state_grad_norms", "SequenceRun", "train_sequence_model"]
@@ -99,8 +99,13 @@ def train_sequence_model(cell: str, train: tuple[np.ndarray, np.ndarray],
     from ..train.optimizers import Adam
     from ..train.fit import fit
 
-    (X, y), (Xt, yt) = [(as_float_array(a, "X", ndim=(3,)), as_float_array(b, "y", ndim=(2,)))
-                        for a, b in (train, test)]
+    for name, pair in (("train", train), ("test", test)):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ArgumentTypeError(f"{name} must be a pair (X, y), got {type(pair).__name__}"
+                                    + (f" of length {len(pair)}" if hasattr(pair, "__len__") else ""))
+    (X, y), (Xt, yt) = [(as_float_array(a, f"{name}[0] (X)", ndim=(3,)),
+                         as_float_array(b, f"{name}[1] (y)", ndim=(2,)))
+                        for name, (a, b) in (("train", train), ("test", test))]
     for name, (a, b) in (("train", (X, y)), ("test", (Xt, yt))):
         if a.shape[1] != b.shape[0]:
             raise ValueError(f"{name}: X holds {a.shape[1]} sequences (axis 1) but y holds "

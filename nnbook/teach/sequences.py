@@ -27,7 +27,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import (ArgumentTypeError, as_float_array, check_int, check_name, check_positive,
+                      check_real, check_seed)
 from ..nn.activations import derivative
 from ..kernels.rnn import RNN_SHAPES, check_params, rnn_bptt, rnn_forward
 
@@ -237,7 +238,8 @@ def jacobian_product(jacobians, t: int, k: int) -> np.ndarray:
     """
     J = _check_jacobians(jacobians)
     T = J.shape[0]
-    if not (isinstance(t, (int, np.integer)) and isinstance(k, (int, np.integer)) and 0 <= k <= t <= T):
+    t, k = check_int(t, "t"), check_int(k, "k")  # a bool is not a step number
+    if not 0 <= k <= t <= T:
         raise ValueError(f"need integers 0 <= k <= t <= T={T}, got t={t!r}, k={k!r}")
     P = np.eye(J.shape[1])
     for i in range(k + 1, t + 1):
@@ -327,10 +329,12 @@ def sine_sequences(n: int, T: int, seed: int = 0, periods: tuple[float, float] =
     """
     n, T = (int(check_positive(v, k, integer=True)) for v, k in ((n, "n"), (T, "T")))
     check_positive(noise, "noise", allow_zero=True)
-    lo, hi = periods
+    if not isinstance(periods, (tuple, list)) or len(periods) != 2:
+        raise ArgumentTypeError(f"periods must be a pair (low, high), got {periods!r}")
+    lo, hi = (check_real(v, "periods") for v in periods)
     if not 0 < lo <= hi:
         raise ValueError(f"periods must satisfy 0 < low <= high, got {periods}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     P = rng.uniform(lo, hi, n)
     phi = rng.uniform(0, 2 * np.pi, n)
     t = np.arange(T + 1)[:, None]
@@ -354,7 +358,12 @@ def teacher_forcing_inputs(Y, first) -> np.ndarray:
     ndarray, same shape as ``Y``
     """
     Y = as_float_array(Y, "Y", ndim=(2, 3))
-    first = np.broadcast_to(as_float_array(first, "first"), Y.shape[1:])
+    first = as_float_array(first, "first", ndim=(1, 2))
+    if first.shape[-1] != Y.shape[-1] or (first.ndim == 2 and first.shape != Y.shape[1:]):
+        want = f"({Y.shape[-1]},)" + ("" if Y.ndim == 2 else f" or {Y.shape[1:]}")
+        raise ValueError(f"first has shape {first.shape}; for Y of shape {Y.shape} it must be "
+                         f"{want}")
+    first = np.broadcast_to(first, Y.shape[1:])
     return np.concatenate([first[None], Y[:-1]], axis=0)
 
 
@@ -436,8 +445,10 @@ def scheduled_inputs(params: Mapping[str, np.ndarray], Y, first, p_truth: float,
     """
     _same_size(params)
     Y = as_float_array(Y, "Y", ndim=(3,))
-    if not 0.0 <= float(p_truth) <= 1.0:
-        raise ValueError(f"p_truth must lie in [0, 1], got {p_truth}")
+    p_truth = check_real(p_truth, "p_truth", minimum=0.0, maximum=1.0)
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError("rng must be a numpy Generator (np.random.default_rng(seed)), got "
+                                f"{type(rng).__name__}")
     X = teacher_forcing_inputs(Y, first)
     if p_truth == 1.0:
         return X
@@ -528,10 +539,11 @@ def fit_until_diverged(loss_and_grads: Callable, params: dict, optimizer, data: 
     r""":func:`nnbook.train.fit.fit` that stops quietly when training diverges.
 
     ``evaluate(params) -> float`` is recorded before training and after every epoch. If the loss
-    or a gradient overflows, :func:`~nnbook.train.fit.fit` raises
-    :class:`~nnbook.train.fit.Diverged`; if the parameters overflow, the kernels reject them with a
-    :class:`ValueError`. This function then returns what was recorded so far and the epoch
-    (1-based) in which training diverged. Other errors propagate.
+    or a gradient overflows, or a step would overflow a parameter, :func:`~nnbook.train.fit.fit`
+    raises :class:`~nnbook.train.fit.Diverged` (the parameters keep their last finite values); a
+    :class:`ValueError` with non-finite parameters (given so) counts as divergence too. This
+    function then returns what was recorded so far and the epoch (1-based) in which training
+    diverged. Other errors propagate.
 
     Returns
     -------

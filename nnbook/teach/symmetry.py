@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..checks import check_bool, check_name
 from ..nn.mlp import MLP, check_net
 
 __all__ = ["ODD_ACTIVATIONS", "is_odd", "apply_symmetry", "sign_flip", "swap_units",
@@ -102,6 +103,7 @@ def apply_symmetry(net: MLP, layer: int, perm: Sequence[int], signs: Sequence[fl
     MLP
         A new network with the same sizes and activations.
     """
+    require_odd = check_bool(require_odd, "require_odd")
     M = _check_layer(net, layer)
     try:
         p = [int(i) for i in perm]
@@ -148,6 +150,7 @@ def sign_flip(net: MLP, layer: int, unit: int, require_odd: bool = True) -> MLP:
     MLP
         A new network.
     """
+    require_odd = check_bool(require_odd, "require_odd")
     M = _check_layer(net, layer)
     unit = _check_unit(unit, M, layer)
     signs = np.ones(M)
@@ -178,6 +181,7 @@ def permute_units(net: MLP, layer: int, perm: Sequence[int]) -> MLP:
 
 def n_equivalent(M: int, odd: bool = True) -> int:
     r"""Size of the symmetry group of a layer of ``M`` units: :math:`M!\,2^M` (odd) or :math:`M!`."""
+    odd = check_bool(odd, "odd")
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
         raise ValueError(f"M must be a positive integer, got {M!r}")
     return math.factorial(int(M)) * (2 ** int(M) if odd else 1)
@@ -209,7 +213,7 @@ def equivalent_networks(net: MLP, layer: int, signs: bool | None = None,
     odd = is_odd(net.activations[layer - 1])
     if signs is None:
         signs = odd
-    elif signs and not odd:
+    elif check_bool(signs, "signs") and not odd:
         _check_odd(net, layer)
     count = n_equivalent(M, odd=bool(signs))
     if count > max_networks:
@@ -249,9 +253,7 @@ def convert_hidden(net: MLP, layer: int, to: str) -> MLP:
         A new network computing the same function.
     """
     _check_layer(net, layer)
-    to = str(to).lower()
-    if to not in ("sigmoid", "tanh"):
-        raise ValueError(f"to must be 'sigmoid' or 'tanh', got {to!r}")
+    to = check_name(to, ("sigmoid", "tanh"), "to")
     src = "tanh" if to == "sigmoid" else "sigmoid"
     if net.activations[layer - 1] != src:
         raise ValueError(f"converting to {to} needs {src} units, but hidden layer {layer} uses "

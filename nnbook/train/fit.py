@@ -27,14 +27,11 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..checks import check_positive
-from .optimizers import Optimizer, check_grads, clip_grad_norm, global_norm
+from ..checks import (ArgumentTypeError, check_bool, check_int, check_name, check_positive,
+                      check_seed)
+from .optimizers import Diverged, Optimizer, check_grads, clip_grad_norm, global_norm
 
 __all__ = ["TrainLog", "fit", "Diverged", "EarlyStopping", "Progress", "minibatches"]
-
-
-class Diverged(ValueError):
-    """Raised by :func:`fit` when the loss or a gradient stops being finite (training blew up)."""
 
 
 @dataclass
@@ -80,9 +77,7 @@ class TrainLog:
 
 
 def _check_mode(mode: str) -> str:
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-    return mode
+    return check_name(mode, ("min", "max"), "mode")
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,8 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping.metric must be the name of an evaluate value, got "
                              f"{self.metric!r}")
         check_positive(self.patience, "patience", integer=True)
-        _check_mode(self.mode)
+        object.__setattr__(self, "mode", _check_mode(self.mode))
+        check_bool(self.restore_best, "restore_best")
 
     def improved(self, value: float, best: float) -> bool:
         return value < best if self.mode == "min" else value > best
@@ -206,14 +202,40 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     Returns
     -------
     TrainLog
+
+    Raises
+    ------
+    Diverged
+        If a loss or a gradient is not finite, or a step would write NaN or inf into a parameter;
+        the message names the epoch, and the parameters keep their last finite values (a step
+        is checked in full before anything is written).
+    ValueError, TypeError
+        For bad arguments, or a ``loss_and_grads`` that does not return ``(scalar, dict)`` with
+        real gradients shaped like ``params``; raised before anything changes.
     """
+    if not callable(loss_and_grads):
+        raise ArgumentTypeError("loss_and_grads must be a function (params, *batch, rng) -> "
+                                f"(loss, grads), got {type(loss_and_grads).__name__}")
     if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an nnbook optimizer (SGD, Adam), got {type(optimizer).__name__}")
+        raise ArgumentTypeError("optimizer must be an nnbook optimizer (SGD, Adam), got "
+                                f"{type(optimizer).__name__}")
     if not isinstance(params, dict) or not params:
-        raise ValueError("params must be a non-empty dict of arrays keyed by name")
+        raise ArgumentTypeError("params must be a non-empty dict of arrays keyed by name")
+    for k, p in params.items():
+        if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
+            raise ArgumentTypeError(f"params[{k!r}] must be a floating-point ndarray, got "
+                                    f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if not np.all(np.isfinite(p)):
+            raise ValueError(f"params[{k!r}] contains NaN or inf; every value must be finite")
     check_positive(epochs, "epochs", integer=True, allow_zero=True)
+    batch_axis = check_int(batch_axis, "batch_axis", minimum=0)
+    seed = check_seed(seed)
+    if evaluate is not None and not callable(evaluate):
+        raise ArgumentTypeError(f"evaluate must be a function, got {type(evaluate).__name__}")
+    if snapshot is not None and not callable(snapshot):
+        raise ArgumentTypeError(f"snapshot must be a function, got {type(snapshot).__name__}")
     if not isinstance(data, tuple) or not data:
-        raise ValueError("data must be a non-empty tuple of arrays, e.g. (X, y)")
+        raise ArgumentTypeError("data must be a non-empty tuple of arrays, e.g. (X, y)")
     sizes = {np.shape(d)[batch_axis] if np.ndim(d) > batch_axis else None for d in data}
     if len(sizes) != 1 or None in sizes:
         raise ValueError(f"every data array needs the same length along axis {batch_axis}, "
@@ -224,8 +246,8 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
     batch_size = n if batch_size is None else check_positive(batch_size, "batch_size", integer=True)
     if clip is not None:
         check_positive(clip, "clip")
-    if decay_per not in ("step", "epoch"):
-        raise ValueError(f"decay_per must be 'step' or 'epoch', got {decay_per!r}")
+    decay_per = check_name(decay_per, ("step", "epoch"), "decay_per")
+    progress = check_bool(progress, "progress")
     if early_stopping is not None:
         if not isinstance(early_stopping, EarlyStopping):
             raise ValueError("early_stopping must be an EarlyStopping rule, got "
@@ -258,19 +280,23 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
         losses, norms = [], []
         for idx in minibatches(n, batch_size, rng):
             batch = tuple(np.take(d, idx, axis=batch_axis) for d in data)
-            loss, grads = loss_and_grads(params, *batch, rng=rng)
+            loss, grads = _checked(loss_and_grads(params, *batch, rng=rng))
             if not np.isfinite(loss):
                 raise Diverged(f"the loss became {loss} in epoch {epoch}: lower the learning "
                                "rate or clip the gradients")
+            check_grads(params, grads, finite=False)
             if not all(np.all(np.isfinite(g)) for g in grads.values()):
                 raise Diverged(f"a gradient became NaN or inf in epoch {epoch}: lower the "
                                "learning rate or clip the gradients")
-            check_grads(params, grads)
             norm = global_norm(grads)
             if clip is not None and norm > clip:
                 grads, _ = clip_grad_norm(grads, clip)
                 log.clipped += 1
-            optimizer.step(params, grads, decay_scale=len(idx) / n if decay_per == "epoch" else 1.0)
+            try:  # a step that would overflow a parameter changes nothing and raises Diverged
+                optimizer.step(params, grads,
+                               decay_scale=len(idx) / n if decay_per == "epoch" else 1.0)
+            except Diverged as exc:
+                raise Diverged(f"epoch {epoch}: {exc}") from None
             log.steps += 1
             losses.append(float(loss))
             norms.append(norm)
@@ -292,6 +318,26 @@ def fit(loss_and_grads: Callable[..., tuple[float, Mapping[str, np.ndarray]]],
             for k, v in best.params.items():
                 params[k][...] = v
     return log
+
+
+def _checked(result) -> tuple[float, Mapping[str, np.ndarray]]:
+    """``loss_and_grads``'s result as (a float loss, a dict of gradients), or a clear error."""
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise ArgumentTypeError("loss_and_grads must return a pair (loss, grads), got "
+                                f"{type(result).__name__}")
+    loss, grads = result
+    if (np.ndim(loss) != 0 or isinstance(loss, (bool, np.bool_, str, bytes))
+            or np.iscomplexobj(loss)):
+        raise ArgumentTypeError(f"loss_and_grads must return a scalar loss, got {loss!r:.80}")
+    try:
+        loss = float(loss)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"loss_and_grads must return a real scalar loss, got "
+                                f"{loss!r:.80}") from None
+    if not isinstance(grads, Mapping):
+        raise ArgumentTypeError("loss_and_grads must return its gradients as a dict keyed like "
+                                f"params, got {type(grads).__name__}")
+    return loss, grads
 
 
 class _Best:

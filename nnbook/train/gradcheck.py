@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..checks import as_float_array, check_positive
+from ..checks import ArgumentTypeError, as_float_array, check_positive
 
 __all__ = ["gradcheck", "numerical_gradient", "numerical_hessian", "flatten", "unflatten"]
 
@@ -21,7 +21,15 @@ def flatten(params: Any) -> list[np.ndarray]:
         return [params]
     if isinstance(params, (list, tuple)):
         return [a for p in params for a in flatten(p)]
-    raise ValueError(f"params must be arrays or (nested) lists of arrays, got {type(params).__name__}")
+    raise ArgumentTypeError(f"params must be arrays or (nested) lists of arrays, got "
+                            f"{type(params).__name__}")
+
+
+def _scalar(value, name: str) -> float:
+    """``f``'s value as a float, or an error naming ``f`` (an array or a string is not a value)."""
+    if np.ndim(value) != 0 or isinstance(value, (str, bytes, bool, np.bool_)) or np.iscomplexobj(value):
+        raise ArgumentTypeError(f"{name} must return a real scalar, got {value!r:.80}")
+    return float(value)
 
 
 def unflatten(arrays: list[np.ndarray], like: Any) -> Any:
@@ -40,17 +48,21 @@ def numerical_gradient(f: Callable[[Any], float], params: Any, eps: float = 1e-6
 
     ``params`` is not modified (``f`` receives perturbed copies).
     """
+    if not callable(f):
+        raise ArgumentTypeError(f"f must be a function of params, got {type(f).__name__}")
     check_positive(eps, "eps")
     flat = [as_float_array(p, "params").copy() for p in flatten(params)]
+    if not flat:
+        raise ValueError("params holds no arrays: nothing to differentiate")
     grads = []
     for k, p in enumerate(flat):
         g = np.zeros_like(p)
         for idx in np.ndindex(p.shape):
             old = p[idx]
             p[idx] = old + eps
-            fp = f(unflatten(flat, params))
+            fp = _scalar(f(unflatten(flat, params)), "f")
             p[idx] = old - eps
-            fm = f(unflatten(flat, params))
+            fm = _scalar(f(unflatten(flat, params)), "f")
             p[idx] = old
             g[idx] = (fp - fm) / (2 * eps)
         grads.append(g)
@@ -73,15 +85,25 @@ def gradcheck(f: Callable[[Any], tuple[float, Any]], params: Any, eps: float = 1
     Returns
     -------
     float
-        ``max |analytic - numerical|`` over every parameter.
+        ``max |analytic - numerical|`` over every parameter; NaN if any analytic or numerical
+        entry is NaN (a NaN never counts as a match).
     """
-    _, analytic = f(params)
-    a_flat = flatten(analytic)
+    if not callable(f):
+        raise ArgumentTypeError(f"f must be a function params -> (value, grads), got "
+                                f"{type(f).__name__}")
     p_flat = flatten(params)
-    if [a.shape for a in a_flat] != [np.shape(p) for p in p_flat]:
+    if not p_flat:
+        raise ValueError("params holds no arrays: nothing to check")
+    out = f(params)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise ArgumentTypeError("f must return a pair (value, grads)")
+    a_flat = flatten(out[1])
+    if [np.shape(a) for a in a_flat] != [np.shape(p) for p in p_flat]:
         raise ValueError("the gradients returned by f are not shaped like params")
     numeric = flatten(numerical_gradient(lambda p: f(p)[0], params, eps))
-    return float(max(np.max(np.abs(np.asarray(a) - n)) for a, n in zip(a_flat, numeric)))
+    # np.max propagates NaN within an array, and so must the maximum across arrays
+    return float(np.max([np.max(np.abs(np.asarray(a, dtype=float) - n))
+                         for a, n in zip(a_flat, numeric)]))
 
 
 def numerical_hessian(grad: Callable[[np.ndarray], np.ndarray], w: np.ndarray,
@@ -90,12 +112,21 @@ def numerical_hessian(grad: Callable[[np.ndarray], np.ndarray], w: np.ndarray,
 
     The result is symmetrised, :math:`(H + H^T)/2`.
     """
+    if not callable(grad):
+        raise ArgumentTypeError(f"grad must be a function w -> gradient, got {type(grad).__name__}")
     w = as_float_array(w, "w", ndim=(1,))
     check_positive(eps, "eps")
     n = w.size
     H = np.empty((n, n))
+
+    def g(v):
+        out = as_float_array(grad(v), "grad(w)")
+        if out.shape != (n,):  # a scalar would broadcast into a column of the "Hessian"
+            raise ValueError(f"grad must return a vector shaped like w, ({n},); got shape "
+                             f"{out.shape}")
+        return out
     for i in range(n):
         e = np.zeros(n)
         e[i] = eps
-        H[:, i] = (np.asarray(grad(w + e)) - np.asarray(grad(w - e))) / (2 * eps)
+        H[:, i] = (g(w + e) - g(w - e)) / (2 * eps)
     return 0.5 * (H + H.T)

@@ -24,8 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive
-from ..nn.losses import LOSSES
+from ..checks import (as_float_array, check_bool, check_name, check_positive, check_seed,
+                      check_unit_interval)
+from ..nn.losses import LOSSES, check_pairing
 from ..nn.mlp import MLP, check_net
 from .fit import EarlyStopping, TrainLog, fit
 from .optimizers import SGD
@@ -123,6 +124,11 @@ def fit_mlp(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int |
     X = as_float_array(X, "X", ndim=(2,))
     T = net._check_t(T, X)
     loss = check_name(loss, LOSSES, "loss")
+    check_pairing(loss, net.activations[-1])
+    if loss != "sse":
+        check_unit_interval(T, "T")
+    keep_weights = check_bool(keep_weights, "keep_weights")
+    seed = check_seed(seed)
     decay = mlp_weight_decay(net, weight_decay, layer_decay)
     has_val = X_val is not None or T_val is not None
     if has_val:
@@ -130,6 +136,8 @@ def fit_mlp(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int |
             raise ValueError("give both X_val and T_val, or neither")
         X_val = as_float_array(X_val, "X_val", ndim=(2,))
         T_val = net._check_t(T_val, X_val)
+        if loss != "sse":
+            check_unit_interval(T_val, "T_val")
     rule = None
     if early_stopping is not None:
         check_positive(early_stopping, "early_stopping", integer=True)

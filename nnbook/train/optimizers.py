@@ -34,16 +34,28 @@ from typing import Callable, Collection, Mapping, Union
 
 import numpy as np
 
-from ..checks import check_positive
+from ..checks import ArgumentTypeError, check_positive, check_real
 
-__all__ = ["Optimizer", "SGD", "Adam", "clip_grad_norm", "global_norm", "check_grads"]
+__all__ = ["Diverged", "Optimizer", "SGD", "Adam", "clip_grad_norm", "global_norm", "check_grads"]
 
 Params = Mapping[str, np.ndarray]
 Decay = Union[None, Collection[str], Callable[[str], bool]]
 
 
-def check_grads(params: Params, grads: Params) -> None:
+class Diverged(ValueError):
+    """Training blew up: a loss, a gradient or a step stopped being finite.
+
+    Raised by :func:`nnbook.fit` (naming the epoch) and by an optimizer's ``step`` that would
+    write NaN or inf into a parameter; either way the parameters keep their last finite values.
+    """
+
+
+def check_grads(params: Params, grads: Params, *, finite: bool = True) -> None:
     """Check that ``grads`` has exactly the keys of ``params``, matching shapes, finite values.
+
+    Every parameter must be a writeable floating-point ndarray and every gradient a real
+    (integer or floating-point) array: object, string, boolean and complex gradients raise (a
+    complex gradient would otherwise lose its imaginary part without a word).
 
     Raises
     ------
@@ -52,10 +64,10 @@ def check_grads(params: Params, grads: Params) -> None:
         NaN or inf.
     """
     if not isinstance(params, Mapping) or not isinstance(grads, Mapping):
-        raise ValueError("params and grads must be dicts of arrays keyed by parameter name, got "
-                         f"{type(params).__name__} and {type(grads).__name__}")
-    missing = sorted(set(params) - set(grads))
-    extra = sorted(set(grads) - set(params))
+        raise ArgumentTypeError("params and grads must be dicts of arrays keyed by parameter name, "
+                                f"got {type(params).__name__} and {type(grads).__name__}")
+    missing = sorted(set(params) - set(grads), key=str)
+    extra = sorted(set(grads) - set(params), key=str)
     if missing:
         raise ValueError(f"grads lacks the parameter(s) {missing}")
     if extra:
@@ -63,17 +75,42 @@ def check_grads(params: Params, grads: Params) -> None:
     for k, p in params.items():
         g = grads[k]
         if not isinstance(p, np.ndarray) or not np.issubdtype(p.dtype, np.floating):
-            raise ValueError(f"parameter {k!r} must be a floating-point ndarray, got "
-                             f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+            raise ArgumentTypeError(f"parameter {k!r} must be a floating-point ndarray, got "
+                                    f"{type(p).__name__} {getattr(p, 'dtype', '')}")
+        if not p.flags.writeable:
+            raise ValueError(f"parameter {k!r} is read-only; the optimizer updates it in place")
+        dtype = getattr(g, "dtype", None)
+        if dtype is None:
+            try:
+                dtype = np.asarray(g).dtype
+            except Exception:  # ragged lists and the like
+                dtype = np.dtype(object)
+        if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+            raise ArgumentTypeError(f"gradient {k!r} must be a real array, got dtype {dtype}")
         if np.shape(g) != p.shape:
             raise ValueError(f"gradient {k!r} has shape {np.shape(g)}, parameter has {p.shape}")
-        if not np.all(np.isfinite(g)):
+        if finite and not np.all(np.isfinite(g)):
             raise ValueError(f"gradient {k!r} contains NaN or inf")
 
 
 def global_norm(grads: Params) -> float:
-    r"""The norm of all gradients taken as one vector, :math:`\sqrt{\sum_k \lVert g_k\rVert^2}`."""
-    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+    r"""The norm of all gradients taken as one vector, :math:`\sqrt{\sum_k \lVert g_k\rVert^2}`.
+
+    Without overflow: if the sum of squares overflows (gradients of size 1e200), every array is
+    divided by the largest magnitude first, so the true norm (1e200, not inf) comes back.
+    """
+    with np.errstate(over="ignore"):
+        norm = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64)))
+                                 for g in grads.values())))
+    if np.isfinite(norm):
+        return norm
+    arrays = [np.asarray(g, dtype=np.float64) for g in grads.values()]
+    big = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    if big == 0.0 or not np.isfinite(big):
+        return big
+    with np.errstate(under="ignore"):
+        total = sum(float(np.sum(np.square(a / big))) for a in arrays)
+    return big * float(np.sqrt(total))
 
 
 def clip_grad_norm(grads: Params, theta: float) -> tuple[dict[str, np.ndarray], float]:
@@ -93,19 +130,28 @@ def clip_grad_norm(grads: Params, theta: float) -> tuple[dict[str, np.ndarray], 
     Returns
     -------
     clipped : dict of str -> ndarray
-        New arrays (the input is not modified), same keys, shapes and dtypes.
+        New arrays (the input is not modified), same keys, shapes and dtypes (integer gradients
+        come back as float64).
     norm : float
         The global norm *before* clipping.
     """
     check_positive(theta, "theta")
     if not isinstance(grads, Mapping) or not grads:
-        raise ValueError("grads must be a non-empty dict of arrays")
+        raise ArgumentTypeError("grads must be a non-empty dict of arrays")
+    arrays = {}
     for k, g in grads.items():
+        g = np.asarray(g)
+        if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
+            raise ArgumentTypeError(f"gradient {k!r} must be a real array, got dtype {g.dtype}")
         if not np.all(np.isfinite(g)):
             raise ValueError(f"gradient {k!r} contains NaN or inf")
-    norm = global_norm(grads)
+        arrays[k] = g
+    norm = global_norm(arrays)
     scale = theta / norm if norm > theta else 1.0
-    return {k: np.asarray(g) * np.asarray(scale, dtype=np.asarray(g).dtype) for k, g in grads.items()}, norm
+    # integer gradients become float64 (3 * 0.2 is not an integer); floats keep their dtype
+    arrays = {k: g if np.issubdtype(g.dtype, np.floating) else g.astype(np.float64)
+              for k, g in arrays.items()}
+    return {k: g * np.asarray(scale, dtype=g.dtype) for k, g in arrays.items()}, norm
 
 
 class Optimizer:
@@ -185,20 +231,46 @@ class Optimizer:
         mini-batch's share of the data set when the decay belongs to a whole epoch (a summed
         error, as in Part I), so that one epoch applies it once in total.
         """
+        # everything is checked before anything changes: a step that raises leaves the
+        # parameters, the state and the step counter as they were
         check_grads(params, grads)
+        decay_scale = check_real(decay_scale, "decay_scale", minimum=0.0)
         if isinstance(self.weight_decay, dict) and not set(self.weight_decay) <= set(params):
             raise ValueError(f"weight_decay names {sorted(set(self.weight_decay) - set(params))}, "
                              f"which are not parameters (the parameters are {sorted(params)})")
         if isinstance(self.decay, frozenset) and not self.decay <= set(params):
             raise ValueError(f"decay names {sorted(self.decay - set(params))}, which are not "
                              f"parameters (the parameters are {sorted(params)})")
-        self.t += 1
-        self.lr_now = self.lr * min(1.0, self.t / self.warmup) if self.warmup else self.lr
         for name, p in params.items():
-            g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
-            p -= self._update(name, p, g)
+            for key, st in self.state.get(name, {}).items():
+                if st.shape != p.shape:
+                    raise ValueError(f"parameter {name!r} has shape {p.shape} but the optimizer's "
+                                     f"state {key!r} for it has {st.shape} (a new model under "
+                                     "the same names? use a fresh optimizer)")
+        updates, new = {}, {}
+        t = self.t + 1
+        lr_before, self.lr_now = self.lr_now, (self.lr * min(1.0, t / self.warmup) if self.warmup
+                                               else self.lr)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            for name, p in params.items():
+                g = self._grad(name, p, np.asarray(grads[name], dtype=p.dtype), decay_scale)
+                updates[name] = self._update(name, p, g, t)
+                new[name] = p - updates[name][0]
+        bad = [name for name, v in new.items() if not np.all(np.isfinite(v))]
+        if bad:
+            self.lr_now = lr_before
+            raise Diverged(f"a step would make parameter(s) {bad} NaN or inf (overflow); they "
+                           "keep their last finite values: lower the learning rate or clip")
+        self.t = t
+        for name, p in params.items():
+            state = updates[name][1]
+            if state is not None:
+                self.state[name] = state
+            p[...] = new[name]
 
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:  # pragma: no cover
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray, t: int):  # pragma: no cover
+        """``(delta, new_state)`` of step ``t`` for one parameter, changing nothing itself
+        (``new_state`` None: no state)."""
         raise NotImplementedError
 
 
@@ -230,13 +302,12 @@ class SGD(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
 
-    def _update(self, name, p, g):
+    def _update(self, name, p, g, t):
         if not self.momentum:
-            return self.lr_now * g
-        v = self.state.setdefault(name, {}).get("v")
+            return self.lr_now * g, None
+        v = self.state.get(name, {}).get("v")
         v = g.copy() if v is None else self.momentum * v + g
-        self.state[name]["v"] = v
-        return self.lr_now * v
+        return self.lr_now * v, {"v": v}
 
 
 class Adam(Optimizer):
@@ -250,17 +321,20 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float | Mapping[str, float] = 0.0,
                  decay: Decay = None, warmup: int = 0):
         super().__init__(lr, weight_decay, decay, warmup)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ArgumentTypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         for b in betas:
+            check_real(b, "betas")
             if not 0 <= b < 1:
                 raise ValueError(f"Adam betas must lie in [0, 1), got {betas}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = float(check_positive(eps, "eps"))
 
-    def _update(self, name, p, g):
+    def _update(self, name, p, g, t):
         b1, b2 = self.betas
-        st = self.state.setdefault(name, {"m": np.zeros_like(p), "v": np.zeros_like(p)})
-        st["m"] = b1 * st["m"] + (1 - b1) * g
-        st["v"] = b2 * st["v"] + (1 - b2) * g * g
-        m_hat = st["m"] / (1 - b1 ** self.t)
-        v_hat = st["v"] / (1 - b2 ** self.t)
-        return self.lr_now * m_hat / (np.sqrt(v_hat) + self.eps)
+        st = self.state.get(name) or {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+        m = b1 * st["m"] + (1 - b1) * g
+        v = b2 * st["v"] + (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** t)
+        v_hat = v / (1 - b2 ** t)
+        return self.lr_now * m_hat / (np.sqrt(v_hat) + self.eps), {"m": m, "v": v}

@@ -99,3 +99,29 @@ def test_bad_experiments(controls, alt, match):
 
 def test_slider_range():
     assert Slider.range(0.1, 0.5, 0.1).values == [0.1, 0.2, 0.3, 0.4, 0.5]
+
+
+# ---------------------------------------------------------------- bad input (issue 17)
+@pytest.mark.parametrize("call, name", [
+    (lambda: widgets.Slider(5), "values"),
+    (lambda: widgets.Slider.range(0, 1, 0), "step"),
+    (lambda: widgets.Slider.range(0, 1, "0.1"), "step"),
+    (lambda: widgets.Checkbox("no"), "Checkbox value"),
+    (lambda: widgets.render_frame(None), "fig"),
+    (lambda: widgets._check_controls({"a": widgets.Slider([1, 2])}, "10"), "max_frames"),
+])
+def test_bad_widget_input_names_the_argument(call, name):
+    with pytest.raises((ValueError, TypeError), match=name):
+        call()
+
+
+def test_slider_range_never_passes_stop():
+    assert widgets.Slider.range(0, 1, 0.6).values == [0.0, 0.6]
+    assert widgets.Slider.range(0, 0.3, 0.1).values == [0.0, 0.1, 0.2, 0.3]
+    assert widgets.Slider.range(1, 5, 1).values == [1, 2, 3, 4, 5]
+
+
+def test_a_draw_that_returns_none_is_named(monkeypatch):
+    monkeypatch.setenv("NNBOOK_BUILD", "1")
+    with pytest.raises(TypeError, match="draw must return a matplotlib Figure"):
+        widgets.experiment(lambda a: None, {"a": widgets.Slider([1, 2])}, alt="nothing")

@@ -142,7 +142,7 @@ def test_convert_hidden_rejects_bad_input():
     net = MLP.random([2, 3, 1], ["relu", "identity"], seed=0)
     with pytest.raises(ValueError, match="needs tanh units"):
         convert_hidden(net, 1, "sigmoid")
-    with pytest.raises(ValueError, match="to must be"):
+    with pytest.raises(ValueError, match="unknown to"):
         convert_hidden(net, 1, "relu")
     with pytest.raises(ValueError, match="not a hidden layer"):
         convert_hidden(net, 2, "tanh")
