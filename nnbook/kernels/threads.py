@@ -100,7 +100,7 @@ def _usable_cores() -> int:
 _threads = _usable_cores()
 _CORES = os.cpu_count() or 1
 _loadavg_fd = None  # /proc/loadavg, opened on first use and kept (a pread costs ~2 us)
-LOAD_TEST = True    # helpers only on idle cores (idle_cores); False: always get_num_threads()
+LOAD_TEST = False   # True: helpers only on idle cores (idle_cores); measured no better (DESIGN.md)
 _pool = None       # (number of helper threads, ThreadPoolExecutor), made on first use
 _pool_lock = threading.Lock()
 

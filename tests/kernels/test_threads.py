@@ -105,6 +105,7 @@ def test_recurrent_kernels_are_bit_identical_for_any_thread_count(many_parts, ce
 
 def test_the_load_test_changes_no_bit(monkeypatch):
     monkeypatch.setattr(threads, "PART_WORK", 1000)
+    monkeypatch.setattr(threads, "LOAD_TEST", True)  # (off by default: it did not pay)
     rng = np.random.default_rng(0)
     x, w = rng.normal(size=(9, 2, 8, 8)), rng.normal(size=(3, 2, 3, 3))
     dy = rng.normal(size=(9, 3, 6, 6))
