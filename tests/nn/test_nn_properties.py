@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from nnbook import MLP, attention, loss, multi_head_attention, output_delta
 from nnbook.nn.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
 from nnbook.nn.attention_model import SelfAttentionModel
-from nnbook.nn.layers import (BatchNorm2d, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential)
+from nnbook.nn.layers import (BatchNorm2d, Conv2D, Dense, Flatten, Pool2D, ReLU, Sequential)
 
 FEW = settings(max_examples=30, deadline=None)
 finite = st.floats(-30, 30, allow_nan=False, allow_infinity=False)
@@ -106,7 +106,7 @@ def test_attention_limit_respects_the_mask_and_multi_head():
 
 
 def _cnn():
-    return Sequential([Conv2D(1, 2, 3, padding=1), BatchNorm2d(2), ReLU(), MaxPool2D(2), Flatten(),
+    return Sequential([Conv2D(1, 2, 3, padding=1), BatchNorm2d(2), ReLU(), Pool2D(2), Flatten(),
                        Dense(8, 3)], input_shape=(1, 4, 4))
 
 
