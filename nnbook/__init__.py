@@ -34,7 +34,8 @@ _API = {
     # nn: the Transformer (chapter 13)
     **dict.fromkeys(["layer_norm", "layer_norm_backward", "transformer_block",
                      "transformer_block_backward", "TransformerLM"], "nn.transformer"),
-    # kernels: convolution, pooling, recurrent cells
+    # kernels: convolution, pooling, recurrent cells; the kernels' threads
+    **dict.fromkeys(["set_num_threads", "get_num_threads"], "kernels.threads"),
     **dict.fromkeys(["conv2d", "conv2d_backward", "output_size"], "kernels.conv"),
     **dict.fromkeys(["pool2d", "pool2d_backward"], "kernels.pool"),
     **dict.fromkeys(["rnn_forward", "rnn_bptt", "rnn_params", "state_jacobians"], "kernels.rnn"),

@@ -148,7 +148,7 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     with single_threaded_blas(mnk * G * R / Ho):
         parts = split_batch(_backward, args, N, G, 3 * mnk * N)
     dw, db = parts[0]
-    for dw_part, db_part in parts[1:]:  # the other half of a split batch
+    for dw_part, db_part in parts[1:]:  # the parts' sums added in part order (threads.run_parts)
         dw, db = dw + dw_part, db + db_part
     return dx, dw.reshape(w.shape), db
 

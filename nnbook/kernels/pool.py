@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from ..checks import as_kernel_array, check_finite, check_name, int_pair
+from .threads import split_batch
 
 __all__ = ["pool2d", "pool2d_backward"]
 
@@ -60,11 +61,25 @@ def pool2d(x: np.ndarray, k: int | tuple[int, int], stride: int | tuple[int, int
     x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
     if kh == kw == 2:
         y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
-        total = _pool_forward_2x2(x, y, sh, sw, m)
+        total = _in_parts(_pool_forward_2x2, (x, y, sh, sw, m), x)
         check_finite(x, "x", total if _tiled(x, sh, sw, Ho, Wo) else None)
         return y
     check_finite(x, "x")
-    return _pool_forward(x, kh, kw, sh, sw, Ho, Wo, m)
+    y = np.empty(x.shape[:2] + (Ho, Wo), dtype=x.dtype)
+    _in_parts(_pool_forward, (x, y, kh, kw, sh, sw, m), x)
+    return y
+
+
+def _in_parts(kernel, args: tuple, x) -> float:
+    """Run a pooling kernel over the images of ``x`` in parts (``threads.split_batch``, one
+    entry of ``x`` counted as one operation: a part reads at least ``PART_WORK`` entries, 16 MB
+    in float64, about a millisecond); return the sum of the parts' sums (for the finiteness
+    check only), added in part order. Every output entry depends on its own window only, so
+    the parts change no bit of any result."""
+    total = 0.0
+    for t in split_batch(kernel, args, x.shape[0], 1, float(x.size)):
+        total += t
+    return total
 
 
 def _tiled(x, sh: int, sw: int, Ho: int, Wo: int) -> bool:
@@ -105,21 +120,23 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
         # each input entry is written once: zeroing is needed only where no window reaches
         tiled = _tiled(x, sh, sw, Ho, Wo)
         dx = np.empty_like(x) if tiled else np.zeros_like(x)
-        total = _pool_backward_2x2(dy, x, dx, sh, sw, m)
+        total = _in_parts(_pool_backward_2x2, (dy, x, dx, sh, sw, m), x)
         check_finite(x, "x", total if tiled else None)
         return dx
     check_finite(x, "x")
-    return _pool_backward(dy, x, kh, kw, sh, sw, m)
+    dx = np.zeros_like(x)
+    _in_parts(_pool_backward, (dy, x, dx, kh, kw, sh, sw, m), x)
+    return dx
 
 
 @njit(cache=True, nogil=True)
-def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
-    """Row by row: each output row starts from one window entry and takes the max, min or sum
-    with the other kh*kw - 1 entries across the whole row at once (a loop over j that vectorizes)."""
-    N, C = x.shape[0], x.shape[1]
-    y = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+def _pool_forward(x, y, kh, kw, sh, sw, mode, lo, hi):
+    """Images lo..hi-1 into ``y``, row by row: each output row starts from one window entry and
+    takes the max, min or sum with the other kh*kw - 1 entries across the whole row at once (a
+    loop over j that vectorizes)."""
+    C, Ho, Wo = y.shape[1], y.shape[2], y.shape[3]
     scale = 1.0 / (kh * kw)
-    for n in range(N):
+    for n in range(lo, hi):
         for c in range(C):
             for i in range(Ho):
                 h0 = i * sh
@@ -144,22 +161,22 @@ def _pool_forward(x, kh, kw, sh, sw, Ho, Wo, mode):
                 if mode == 1:
                     for j in range(Wo):
                         row[j] *= scale
-    return y
+    return 0.0
 
 
 @njit(cache=True, nogil=True)
-def _pool_forward_2x2(x, y, sh, sw, mode):
-    """2x2 windows, any stride, into ``y``: each window's extreme (or mean) in one expression,
+def _pool_forward_2x2(x, y, sh, sw, mode, lo, hi):
+    """2x2 windows, any stride, images lo..hi-1 into ``y``: each window's extreme (or mean) in one expression,
     about 3x faster than the row-at-a-time loops of :func:`_pool_forward` (same results, bit for
     bit: the mean adds in the same order). Returns the sum of the entries it read, in float64,
     for the finiteness check (:func:`nnbook.checks.check_finite`), which so needs no pass of its
-    own over ``x``. (Splitting the batch over two cores, as conv does, measured slower here: 0.71
-    against 0.54 ms for forward + backward on (64, 8, 28, 28), even with a core free; the kernels
-    are too short for the hand-over.)"""
+    own over ``x``. (Splitting (64, 8, 28, 28) over two cores measured slower, 0.71 against
+    0.54 ms for forward + backward, even with a core free: only inputs of at least 2 PART_WORK
+    entries are cut into parts, ``_in_parts``.)"""
     N, C, Ho, Wo = y.shape
     quarter = x.dtype.type(0.25)
     total = 0.0
-    for n in range(N):
+    for n in range(lo, hi):
         for c in range(C):
             for i in range(Ho):
                 r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
@@ -178,14 +195,14 @@ def _pool_forward_2x2(x, y, sh, sw, mode):
 
 
 @njit(cache=True, nogil=True)
-def _pool_backward(dy, x, kh, kw, sh, sw, mode):
-    """Window by window: find the first extreme entry again and add dy to it (or spread dy evenly).
-    (A row-at-a-time version like the forward kernel measured 2x slower here.)"""
+def _pool_backward(dy, x, dx, kh, kw, sh, sw, mode, lo, hi):
+    """Images lo..hi-1 into ``dx`` (zeroed), window by window: find the first extreme entry again
+    and add dy to it (or spread dy evenly). (A row-at-a-time version like the forward kernel
+    measured 2x slower here.)"""
     N, C, H, W = x.shape
     Ho, Wo = dy.shape[2], dy.shape[3]
-    dx = np.zeros_like(x)
     scale = 1.0 / (kh * kw)
-    for n in range(N):
+    for n in range(lo, hi):
         for c in range(C):
             for i in range(Ho):
                 for j in range(Wo):
@@ -204,11 +221,11 @@ def _pool_backward(dy, x, kh, kw, sh, sw, mode):
                             if (mode == 0 and val > best) or (mode == 2 and val < best):
                                 best, bu, bv = val, u, v
                     dx[n, c, h0 + bu, w0 + bv] += g
-    return dx
+    return 0.0
 
 
 @njit(cache=True, nogil=True)
-def _pool_backward_2x2(dy, x, dx, sh, sw, mode):
+def _pool_backward_2x2(dy, x, dx, sh, sw, mode, lo, hi):
     """Max or min over 2x2 windows that do not overlap (stride >= 2), into ``dx`` (zeroed by the
     caller where no window reaches): the common case, without a branch on the data.
 
@@ -220,7 +237,7 @@ def _pool_backward_2x2(dy, x, dx, sh, sw, mode):
     N, C, Ho, Wo = dy.shape
     zero = x.dtype.type(0)
     total = 0.0
-    for n in range(N):
+    for n in range(lo, hi):
         for c in range(C):
             for i in range(Ho):
                 r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]

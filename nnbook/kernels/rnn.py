@@ -47,6 +47,7 @@ from numba import njit
 
 from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_name, check_real,
                       check_seed)
+from . import threads
 from .threads import single_threaded_blas, split_batch
 
 __all__ = ["rnn_params", "rnn_forward", "rnn_bptt", "state_jacobians", "RNN_SHAPES",
@@ -266,6 +267,9 @@ def blas_guard(X: np.ndarray, M: int, Dh: int):
     return single_threaded_blas(float(T * B) * M * max(Dh, X.shape[2]))
 
 
+PART_SEQUENCES = 8  # sequences per part at least, unless one sequence alone is a part's work
+
+
 def run_split(kernel, args: tuple, X: np.ndarray, M: int, Dh: int, Dy: int, kinds: str) -> tuple:
     """Call a BPTT part kernel ``kernel(*args, lo, hi)`` over the batch of ``X`` and join the
     parts' results.
@@ -284,19 +288,25 @@ def run_split(kernel, args: tuple, X: np.ndarray, M: int, Dh: int, Dy: int, kind
     halves at the same time and 1040 ms one after the other, against 430 ms in one call).
     """
     T, B, Dx = X.shape
-    work = 3.0 * T * B * (M * (Dx + Dh) + Dy * Dh)  # multiply-adds of forward + backward
+    per_sequence = 3.0 * T * (M * (Dx + Dh) + Dy * Dh)  # multiply-adds of forward + backward
+    # a part is one sequence (the loop path, no BLAS) when one sequence is work enough, else at
+    # least PART_SEQUENCES of them (parts of 2-7 sequences took BLAS calls too small to pay)
+    minimum = 1 if per_sequence >= threads.PART_WORK else PART_SEQUENCES
     with blas_guard(X, M, Dh):
-        parts = split_batch(kernel, args, B, 1, work)
+        parts = split_batch(kernel, args, B, 1, per_sequence * B, minimum)
     if len(parts) == 1:
         return tuple(None if k == "-" else v for k, v in zip(kinds, parts[0]))
     out = []
-    for k, (first, second) in zip(kinds, zip(*parts)):
-        if k == "s":
-            out.append(first + second)
+    for k, values in zip(kinds, zip(*parts)):
+        if k == "s":  # partial sums added in part order: the same whatever ran them
+            total = values[0]
+            for v in values[1:]:
+                total = total + v
+            out.append(total)
         elif k == "t":
-            out.append(np.concatenate((first, second), axis=1))
+            out.append(np.concatenate(values, axis=1))
         elif k == "b":
-            out.append(np.concatenate((first, second), axis=0))
+            out.append(np.concatenate(values, axis=0))
         else:
             out.append(None)
     return tuple(out)

@@ -1,14 +1,18 @@
-"""Shared plumbing of nnbook's Numba kernels: one-thread BLAS inside kernels, and a batch split.
+"""Shared plumbing of nnbook's Numba kernels: one-thread BLAS inside kernels, and the batch parts.
 
 A kernel that calls ``np.dot`` inside ``@njit`` code goes through SciPy's OpenBLAS (Numba binds
 ``scipy.linalg.cython_blas``), which by default starts one thread per core for any product of more
 than 64^3 = 262144 multiply-adds. On a 2-core machine shared with other processes these threads
 spin and wait for each other (measured here: 25-55 ms instead of 1-2 ms for the same product), and
 they fight with any other threads. The kernels therefore run their many small, cache-sized
-products on one thread, through :func:`single_threaded_blas`; the user's own NumPy products (NumPy's
-separate OpenBLAS) keep their threads. :func:`split_batch` uses the second core only when it is
-free (:func:`spare_core`), with threads that never spin. See "The kernel pattern in practice"
-in ``DESIGN.md``.
+products on one thread each, through :func:`single_threaded_blas`; the user's own NumPy products
+(NumPy's separate OpenBLAS) keep their threads.
+
+Parallelism is nnbook's own and deterministic (:func:`run_parts`): a batch is cut into parts whose
+number and boundaries depend on the problem only (:func:`partition`), the parts run on up to
+:func:`get_num_threads` threads, each thread taking the next part not yet taken, and the callers
+combine the parts' partial sums in part order. Results are therefore bit-for-bit the same for any
+thread count and any load. See "Threads" in ``DESIGN.md``.
 """
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ import warnings
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
 
-_lock = threading.Lock()
-_scipy_blas = None  # threadpoolctl controllers of SciPy's BLAS, found on first use
+_blas_lock = threading.Lock()  # guards the three below; held only while they change, never across a kernel
+_blas_users = 0                # kernels running now (any thread) that need SciPy's BLAS on one thread
+_blas_saved = None             # SciPy's BLAS thread counts before the first of them started
+_scipy_blas = None             # threadpoolctl controllers of SciPy's BLAS, found on first use
 
 
 def _controllers():
@@ -41,44 +47,106 @@ def _controllers():
 def single_threaded_blas(mnk: float = float("inf")):
     """Run the body with SciPy's BLAS on one thread (skipped for products too small to thread).
 
+    Kernels running at the same time in several threads share one setting: the first to enter
+    sets SciPy's BLAS to one thread, the last to leave restores the count it found. The lock
+    is held only while that count changes, never while a kernel runs, so no thread waits for
+    another's kernel, and a process forked at any moment finds it free (the at-fork hook
+    renews it; issue 17's fork hang).
+
     Parameters
     ----------
     mnk : float
         Size ``m * n * k`` of the largest product the body computes; below
         ``OPENBLAS_SINGLE_THREAD_MNK`` OpenBLAS stays on one thread by itself and nothing is changed.
     """
+    global _blas_users, _blas_saved
     if mnk <= OPENBLAS_SINGLE_THREAD_MNK:
         yield
         return
-    with _lock:
+    with _blas_lock:
         libs = _controllers()
-        old = [c.get_num_threads() for c in libs]
-        for c in libs:
-            c.set_num_threads(1)
-        try:
-            yield
-        finally:
-            for c, n in zip(libs, old):
-                c.set_num_threads(n)
+        if _blas_users == 0:
+            if _blas_saved is None:  # (not None: a forked child's pending restore, see _after_fork)
+                _blas_saved = [c.get_num_threads() for c in libs]
+            for c in libs:
+                c.set_num_threads(1)
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                for c, n in zip(libs, _blas_saved):
+                    c.set_num_threads(n)
+                _blas_saved = None
 
 
-# Kernels split a batch over at most THREADS threads, and only while the machine has a core to
-# spare: on the shared 2-core machine, under load, a split measured 1.3-1.7x the single-thread
-# wall time (each half waits for a contended core) for only 5-10% more CPU time (DESIGN.md).
-THREADS = 2
-SPLIT_WORK = 2_000_000  # ... and only when it costs at least this many multiply-adds
-_pool = None
+# ---------------------------------------------------------------------------------------------
+# Parts and threads
+
+PART_WORK = 2_000_000  # multiply-adds (or comparable operations) per part, at least
+MAX_PARTS = 64         # parts per call, at most
+
+
+def _usable_cores() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))  # what taskset allows this process
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, os.cpu_count() or n))
+
+
+_threads = _usable_cores()
 _CORES = os.cpu_count() or 1
 _loadavg_fd = None  # /proc/loadavg, opened on first use and kept (a pread costs ~2 us)
+LOAD_TEST = False   # True: helpers only on idle cores (idle_cores); measured no better (DESIGN.md)
+_pool = None       # (number of helper threads, ThreadPoolExecutor), made on first use
+_pool_lock = threading.Lock()
 
 
-def _forget_pool():  # a forked child has none of its parent's threads: start a new pool there
-    global _pool
+def set_num_threads(n: int) -> None:
+    """Run nnbook's kernels on up to ``n`` threads (1 turns threading off).
+
+    The default is the number of cores this process may use (``os.sched_getaffinity``, at most
+    ``os.cpu_count()``). Results do not depend on ``n``: a batch is cut into the same parts
+    whatever it is, and the parts' partial sums are added in the same order (``DESIGN.md``).
+    More threads than cores are allowed (the tests use 8 on two cores) but gain nothing.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n`` is not an integer of at least 1.
+    """
+    global _threads
+    import numbers
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"set_num_threads: n must be an integer, got {n!r}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be at least 1, got {n}")
+    _threads = int(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads nnbook's kernels may use (:func:`set_num_threads`)."""
+    return _threads
+
+
+def _after_fork():
+    """In a forked child: none of the parent's threads exist there. Forget the thread pool and
+    renew the locks, which a parent thread may have held at the fork (issue 17: the child then
+    hung on its next large kernel). If a kernel was running in the parent, SciPy's BLAS is on one
+    thread in the child: the count to restore stays saved and is put back when the child's
+    first kernel using BLAS ends."""
+    global _pool, _pool_lock, _blas_lock, _blas_users
     _pool = None
+    _pool_lock = threading.Lock()
+    _blas_lock = threading.Lock()
+    _blas_users = 0
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def running_now() -> int | None:
@@ -117,55 +185,107 @@ def own_running() -> int:
     return n
 
 
-def spare_core() -> bool:
-    """Whether a second kernel thread would find a core of its own now.
+def idle_cores() -> int:
+    """Cores idle now besides the calling thread's: how many helper threads would find a core
+    of their own.
 
-    Linux: at most ``cpu_count - 1`` threads of *other* processes runnable at this instant, the
-    calling thread taking one core: :func:`running_now` less the caller less :func:`own_running`
-    (counted, at ~30-60 us, only when the first number alone says no). The threads of this process
-    are not counted because the one found running there was a thread pool still spinning after its
-    own work: in ``bench/bench_rnn.py``, right after PyTorch's call, its OpenMP worker was runnable
-    at 5 of 6 RNN calls, which then ran their halves one after the other (125 ms instead of
-    about 100). Such a pool goes to sleep within a few milliseconds.
-
-    The 1-minute load average used before counted the caller's own past minute: a benchmark or a
-    training loop that had run for a while saw a load of at least 1 on the 2-core machine, above
-    the 0.5 it allowed, and stopped splitting (DESIGN.md). It remains the test where there is no
-    ``/proc/loadavg``: at most the number of cores minus 1.5.
+    Linux: the cores less the threads runnable at this instant (:func:`running_now`, the caller
+    included), not counting this process's own other runnable threads (:func:`own_running`, ~30-60
+    us, counted only when the first number alone leaves no core idle): the one found running
+    there was a thread pool still spinning after its own work (PyTorch's OpenMP worker in
+    ``bench/bench_rnn.py``), which goes to sleep within milliseconds. Where there is no
+    ``/proc/loadavg``: the cores less the 1-minute load average less 1.5, rounded down.
     """
     now = running_now()
     if now is not None:
-        return now <= _CORES - 1 or now - own_running() <= _CORES - 1
+        idle = _CORES - now
+        if idle < _threads - 1:
+            idle = _CORES - (now - own_running())
+        return max(0, idle)
     try:
-        return os.getloadavg()[0] <= _CORES - 1.5
+        return max(0, int(_CORES - 0.5 - os.getloadavg()[0]))
     except (OSError, AttributeError):  # no load average on this platform
-        return False
+        return 0
 
 
-def split_batch(kernel, args: tuple, N: int, step: int = 1, work: float = float("inf")) -> list:
-    """Run ``kernel(*args, lo, hi)`` over the batch ``[0, N)``, in two threads when it pays.
+def partition(N: int, step: int = 1, work: float = float("inf"), minimum: int = 1) -> list[tuple[int, int]]:
+    """Cut the batch ``[0, N)`` into parts ``[(lo, hi), ...]``: a function of the problem only.
+
+    ``work`` is the call's whole cost (in multiply-adds); a part gets at least ``PART_WORK`` of
+    it, at least ``minimum`` items, and boundaries at multiples of ``step`` (a kernel's chunk);
+    there are at most ``MAX_PARTS`` parts, as equal as the steps allow. Neither the machine, nor
+    its load, nor the thread count enters, so the parts, and every sum over them, are the same
+    everywhere.
+    """
+    units = -(-N // step)  # chunks, the last one possibly shorter
+    P = min(MAX_PARTS, units, N // max(1, minimum), int(work // PART_WORK) if work < float("inf") else units)
+    P = max(1, P)
+    cuts = [min(N, (k * units // P) * step) for k in range(P + 1)]
+    return [(cuts[k], cuts[k + 1]) for k in range(P)]
+
+
+def _helpers(n: int):
+    """The pool of ``n`` helper threads (blocked on a queue when idle: nothing spins)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != n:
+            from concurrent.futures import ThreadPoolExecutor
+            if _pool is not None:
+                _pool[1].shutdown(wait=False)
+            _pool = (n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="nnbook-kernel"))
+        return _pool[1]
+
+
+def run_parts(kernel, args: tuple, parts: list[tuple[int, int]]) -> list:
+    """Run ``kernel(*args, lo, hi)`` for every part; return the results in part order.
 
     The kernel must be ``@njit(nogil=True)`` and write only its own items ``lo..hi-1`` of any
-    shared output. Work of at least ``SPLIT_WORK`` with ``THREADS >= 2`` is cut in two halves (at a
-    multiple of ``step``); the halves run at the same time, the calling thread computing the first
-    and one pooled Python thread the second, when :func:`spare_core` says a core is free, and one
-    after the other otherwise. Either way the parts, and so every sum over them, are the same: the
-    results are bit-for-bit identical whatever the machine's load. Idle threads block on a lock;
-    nothing spins against OpenBLAS's or Numba's own threads (see ``DESIGN.md``).
-
-    Returns
-    -------
-    list
-        The kernel's return values, one per part, in batch order.
+    shared output. With one part or one thread the calling thread runs the parts in order.
+    Otherwise up to ``get_num_threads() - 1`` pooled helper threads join the caller, as many as
+    there are idle cores (:func:`idle_cores`, when ``LOAD_TEST``), and each
+    thread, caller included, takes the next part nobody has taken yet, until none is left: a
+    thread that gets no core (a busy machine) simply takes fewer parts, and the caller never
+    waits for more than the parts already taken. Which thread ran a part changes nothing in it.
     """
-    global _pool
-    if THREADS < 2 or N < 2 * step or work < SPLIT_WORK:
-        return [kernel(*args, 0, N)]
-    mid = -(-(N // step) // 2) * step
-    if not spare_core():
-        return [kernel(*args, 0, mid), kernel(*args, mid, N)]
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="nnbook-kernel")
-    second = _pool.submit(kernel, *args, mid, N)
-    return [kernel(*args, 0, mid), second.result()]
+    n = min(_threads, len(parts))
+    if n >= 2 and LOAD_TEST:
+        n = min(n, 1 + idle_cores())
+    if n < 2:
+        return [kernel(*args, lo, hi) for lo, hi in parts]
+    results = [None] * len(parts)
+    errors = []
+    state = {"next": 0, "left": len(parts)}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def work():
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= len(parts):
+                    return
+                state["next"] = i + 1
+            try:
+                results[i] = kernel(*args, *parts[i])
+            except BaseException as e:  # re-raised in the caller
+                errors.append(e)
+            with lock:
+                state["left"] -= 1
+                if state["left"] == 0:
+                    done.set()
+
+    pool = _helpers(_threads - 1)
+    for _ in range(n - 1):
+        pool.submit(work)
+    work()
+    done.wait()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def split_batch(kernel, args: tuple, N: int, step: int = 1, work: float = float("inf"),
+                minimum: int = 1) -> list:
+    """``run_parts(kernel, args, partition(N, step, work, minimum))``: the batch ``[0, N)`` in
+    parts fixed by the problem, on up to :func:`get_num_threads` threads."""
+    return run_parts(kernel, args, partition(N, step, work, minimum))

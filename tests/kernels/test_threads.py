@@ -1,0 +1,239 @@
+"""Deterministic threading of the kernels (``nnbook.kernels.threads``).
+
+A batch is cut into parts fixed by the problem (``partition``); the parts run on any number of
+threads and their partial sums are added in part order, so every kernel gives the same bits for
+1, 2, 3, 4 and 8 threads, and whether helper threads find idle cores (``LOAD_TEST``) changes
+nothing either. A process forked while another thread is inside a kernel runs kernels (issue 17).
+"""
+import multiprocessing
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import nnbook
+from nnbook.kernels import threads
+from nnbook.kernels.conv import conv2d, conv2d_backward
+from nnbook.kernels.gated import (gru_bptt, gru_forward, gru_params, lstm_bptt, lstm_forward,
+                                  lstm_params)
+from nnbook.kernels.pool import pool2d, pool2d_backward
+from nnbook.kernels.rnn import rnn_bptt, rnn_forward, rnn_params
+
+THREADS = [1, 2, 3, 4, 8]
+
+
+@pytest.fixture
+def many_parts(monkeypatch):
+    """Small problems cut into several parts, helpers used whatever the machine's load."""
+    monkeypatch.setattr(threads, "PART_WORK", 1000)
+    monkeypatch.setattr(threads, "LOAD_TEST", False)
+    yield
+    nnbook.set_num_threads(threads._usable_cores())
+
+
+def for_each_thread_count(compute):
+    """compute() for every thread count: a list of lists of arrays."""
+    out = []
+    for n in THREADS:
+        nnbook.set_num_threads(n)
+        out.append([np.asarray(a) for a in compute()])
+    return out
+
+
+def assert_all_identical(results):
+    for other in results[1:]:
+        assert len(other) == len(results[0])
+        for a, b in zip(results[0], other):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert np.array_equal(a, b), "results depend on the thread count"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("N", [1, 7, 33])
+def test_conv_is_bit_identical_for_any_thread_count(many_parts, dtype, N):
+    rng = np.random.default_rng(N)
+    x = rng.normal(size=(N, 3, 9, 8)).astype(dtype)
+    w = rng.normal(size=(4, 3, 3, 3)).astype(dtype)
+    b = rng.normal(size=4).astype(dtype)
+    dy = rng.normal(size=(N, 4, 9, 4)).astype(dtype)
+
+    def compute():
+        return [conv2d(x, w, b, (1, 2), 1), *conv2d_backward(dy, x, w, (1, 2), 1)]
+    assert_all_identical(for_each_thread_count(compute))
+    assert len(threads.partition(N, 1, 3.0 * 4 * 27 * 36 * N)) == min(N, 64)  # really in parts
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k,stride,mode", [(2, 2, "max"), (2, 2, "min"), (2, 2, "avg"),
+                                           (3, 2, "max"), (2, 1, "avg"), (3, 3, "min")])
+def test_pool_is_bit_identical_for_any_thread_count(many_parts, dtype, k, stride, mode):
+    rng = np.random.default_rng(k * stride)
+    x = rng.normal(size=(13, 3, 10, 9)).astype(dtype)
+    dy = rng.normal(size=pool2d(x, k, stride, mode).shape).astype(dtype)
+
+    def compute():
+        return [pool2d(x, k, stride, mode), pool2d_backward(dy, x, k, stride, mode)]
+    assert_all_identical(for_each_thread_count(compute))
+
+
+CELLS = {"rnn": (rnn_params, rnn_forward, rnn_bptt), "lstm": (lstm_params, lstm_forward, lstm_bptt),
+         "gru": (gru_params, gru_forward, gru_bptt)}
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("B,Dh", [(3, 16), (40, 16), (40, 70)])  # parts of 1, of >= 8 sequences
+@pytest.mark.parametrize("output,loss", [("identity", "sse"), ("softmax", "ce")])
+def test_recurrent_kernels_are_bit_identical_for_any_thread_count(many_parts, cell, B, Dh,
+                                                                   output, loss):
+    params, forward, bptt = CELLS[cell]
+    rng = np.random.default_rng(B)
+    p = params(3, Dh, 4, seed=B)
+    X = rng.normal(size=(6, B, 3))
+    Y = rng.integers(4, size=(6, B)) if loss == "ce" else rng.normal(size=(6, B, 4))
+    kw = {"h0": rng.normal(size=(B, Dh))}
+    if cell == "lstm":
+        kw["c0"] = rng.normal(size=(B, Dh))
+
+    def compute():
+        E, grads, state = bptt(p, X, Y, output=output, loss=loss, return_state_grads=True, **kw)
+        fw = forward(p, X, output=output, **kw)
+        return [E, *(grads[k] for k in sorted(grads)), *(state[k] for k in sorted(state)),
+                *(fw[k] for k in sorted(fw))]
+    assert_all_identical(for_each_thread_count(compute))
+
+
+def test_the_load_test_changes_no_bit(monkeypatch):
+    monkeypatch.setattr(threads, "PART_WORK", 1000)
+    monkeypatch.setattr(threads, "LOAD_TEST", True)  # (off by default: it did not pay)
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(9, 2, 8, 8)), rng.normal(size=(3, 2, 3, 3))
+    dy = rng.normal(size=(9, 3, 6, 6))
+    out = []
+    nnbook.set_num_threads(4)
+    try:
+        for idle in (0, 1, 3):  # a busy machine, one idle core, several
+            monkeypatch.setattr(threads, "idle_cores", lambda: idle)
+            out.append([conv2d(x, w), *conv2d_backward(dy, x, w)])
+    finally:
+        nnbook.set_num_threads(threads._usable_cores())
+    assert_all_identical(out)
+
+
+def test_partition_depends_on_the_problem_only():
+    assert threads.partition(10, 1, 1e3) == [(0, 10)]           # too little work: one part
+    assert threads.partition(10, 3, 1e9) == [(0, 3), (3, 6), (6, 9), (9, 10)]  # at chunk bounds
+    assert threads.partition(1000, 1, 1e12) == threads.partition(1000, 1, 1e13)
+    assert len(threads.partition(1000, 1, 1e12)) == threads.MAX_PARTS
+    assert threads.partition(40, 1, 1e9, minimum=8) == [(0, 8), (8, 16), (16, 24), (24, 32), (32, 40)]
+    assert threads.partition(7, 1, 1e9, minimum=8) == [(0, 7)]
+    for N, step, work in [(1, 1, 1e9), (33, 4, 7e7), (64, 1, 2.2e6), (5, 2, float("inf"))]:
+        parts = threads.partition(N, step, work)
+        assert parts[0][0] == 0 and parts[-1][1] == N
+        assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))
+        assert all(lo < hi and lo % step == 0 for lo, hi in parts)
+
+
+def test_set_num_threads_checks_its_argument():
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="n must be"):
+            nnbook.set_num_threads(bad)
+    for bad in (2.0, "2", True, None):
+        with pytest.raises(TypeError, match="n must be"):
+            nnbook.set_num_threads(bad)
+    nnbook.set_num_threads(3)
+    assert nnbook.get_num_threads() == 3
+    nnbook.set_num_threads(threads._usable_cores())
+    assert 1 <= nnbook.get_num_threads() <= os.cpu_count()
+
+
+def test_an_error_in_a_part_reaches_the_caller(many_parts):
+    def kernel(lo, hi):
+        if lo > 0:
+            raise RuntimeError(f"part {lo}")
+        return lo
+    nnbook.set_num_threads(3)
+    with pytest.raises(RuntimeError, match="part"):
+        threads.run_parts(kernel, (), [(0, 1), (1, 2), (2, 3)])
+    assert threads.run_parts(lambda lo, hi: hi, (), [(0, 1), (1, 2), (2, 3)]) == [1, 2, 3]
+
+
+def test_two_user_threads_run_kernels_at_once(many_parts):
+    # kernels in two threads at the same time: no waiting on each other's lock, same results,
+    # and SciPy's BLAS back at its thread count afterwards
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(16, 8, 12, 12)), rng.normal(size=(8, 8, 3, 3))
+    before = [c.get_num_threads() for c in threads._controllers()]
+    expected = conv2d(x, w, padding=1)
+    nnbook.set_num_threads(2)
+    results, errors = [], []
+
+    def user():
+        try:
+            for _ in range(5):
+                results.append(conv2d(x, w, padding=1))
+        except BaseException as e:  # pragma: no cover
+            errors.append(e)
+    ts = [threading.Thread(target=user) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors and len(results) == 10
+    assert all(np.array_equal(r, expected) for r in results)
+    assert threads._blas_users == 0
+    assert [c.get_num_threads() for c in threads._controllers()] == before
+
+
+def _child(queue, x, w, expected):
+    try:
+        y = conv2d(x, w, padding=1)
+        libs = threads._controllers()
+        queue.put((bool(np.array_equal(y, expected)), [c.get_num_threads() for c in libs]))
+    except BaseException as e:  # pragma: no cover
+        queue.put((repr(e), None))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_during_a_kernel_runs_kernels(many_parts):
+    """Issue 17: a child forked while another thread was inside a large kernel hung on its next
+    large kernel (the lock of single_threaded_blas, held across the kernel, was copied locked).
+    Here the fork happens with every lock of threads.py held by another thread, the worst case,
+    and also while a second thread runs kernels; the child must finish, with the right result
+    and SciPy's BLAS back at the parent's thread count."""
+    rng = np.random.default_rng(2)
+    x, w = rng.normal(size=(16, 8, 12, 12)), rng.normal(size=(8, 8, 3, 3))
+    expected = conv2d(x, w, padding=1)
+    before = [c.get_num_threads() for c in threads._controllers()]
+    ctx = multiprocessing.get_context("fork")
+    nnbook.set_num_threads(2)
+    stop = threading.Event()
+    holding = threading.Event()
+
+    def hold_locks():  # a thread inside single_threaded_blas and holding the locks at the fork
+        with threads.single_threaded_blas():
+            with threads._blas_lock, threads._pool_lock:
+                holding.set()
+                stop.wait(60)
+
+    def busy():
+        while not stop.is_set():
+            conv2d(x, w, padding=1)
+    for target in (hold_locks, busy):
+        threading.Thread(target=target, daemon=True).start()
+    holding.wait(30)
+    try:
+        for _ in range(2):
+            queue = ctx.Queue()
+            p = ctx.Process(target=_child, args=(queue, x, w, expected))
+            p.start()
+            p.join(120)
+            hung = p.is_alive()
+            if hung:
+                p.kill()
+            assert not hung, "the forked child hung on its first kernel"
+            ok, counts = queue.get(timeout=10)
+            assert ok is True and p.exitcode == 0
+            assert counts == before  # restored in the child after its first kernel
+    finally:
+        stop.set()
