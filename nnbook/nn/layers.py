@@ -285,18 +285,22 @@ class Dropout(Layer):
         if not train or self.p == 0:
             return x, None
         if rng is None:
-            raise ValueError("Dropout in training mode needs a seeded rng")
-        mask = (rng.random(x.shape) >= self.p) / (1.0 - self.p)
+            raise ValueError(f"{type(self).__name__} in training mode needs a seeded rng")
+        mask = (rng.random(self._mask_shape(x)) >= self.p) / (1.0 - self.p)
         return x * mask, mask
+
+    def _mask_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        """One draw per unit."""
+        return x.shape
 
     def backward(self, p, dy, cache):
         return (dy if cache is None else dy * cache), {}
 
     def __repr__(self):
-        return f"Dropout(p={self.p})"
+        return f"{type(self).__name__}(p={self.p})"
 
 
-class Dropout2d(Layer):
+class Dropout2d(Dropout):
     r"""Spatial (channel-wise) inverted dropout for feature maps ``(N, C, H, W)``.
 
     In training each *whole feature map* (one channel of one example) is zeroed with
@@ -309,26 +313,13 @@ class Dropout2d(Layer):
 
     kind = "dropout2d"
 
-    def __init__(self, p: float = 0.5):
-        check_positive(p, "p", allow_zero=True)
-        if p >= 1:
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
-        self.p = float(p)
-
     def forward(self, p, x, train, rng):
         _check_feature_maps(x, "Dropout2d")
-        if not train or self.p == 0:
-            return x, None
-        if rng is None:
-            raise ValueError("Dropout2d in training mode needs a seeded rng")
-        mask = (rng.random(x.shape[:2] + (1, 1)) >= self.p) / (1.0 - self.p)
-        return x * mask, mask
+        return super().forward(p, x, train, rng)
 
-    def backward(self, p, dy, cache):
-        return (dy if cache is None else dy * cache), {}
-
-    def __repr__(self):
-        return f"Dropout2d(p={self.p})"
+    def _mask_shape(self, x: np.ndarray) -> tuple[int, ...]:
+        """One draw per feature map: ``(N, C, 1, 1)``."""
+        return x.shape[:2] + (1, 1)
 
 
 class BatchNorm2d(Layer):

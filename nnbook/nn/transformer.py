@@ -545,13 +545,18 @@ class TransformerLM:
         with _one_blas_thread():
             return np.stack(self._forward(params, X)[1]["A"])
 
-    def loss(self, params: Mapping[str, np.ndarray], X: ArrayLike, Y: ArrayLike) -> float:
-        """Mean cross-entropy of the next-token predictions, in nats per token."""
+    def _check_pair(self, params, X, Y) -> tuple[np.ndarray, np.ndarray]:
+        """Checked parameters, and inputs ``X`` and targets ``Y`` of the same shape."""
         self._check_params(params)
         X = self._check_tokens(X)
         Y = self._check_tokens(Y, "Y")
         if Y.shape != X.shape:
             raise ValueError(f"Y has shape {Y.shape}, X has shape {X.shape}; they must agree")
+        return X, Y
+
+    def loss(self, params: Mapping[str, np.ndarray], X: ArrayLike, Y: ArrayLike) -> float:
+        """Mean cross-entropy of the next-token predictions, in nats per token."""
+        X, Y = self._check_pair(params, X, Y)
         with _one_blas_thread():
             logits = self._forward(params, X)[0]
         return softmax_cross_entropy(logits.reshape(-1, self.n_tokens), Y.ravel())[0]
@@ -565,11 +570,7 @@ class TransformerLM:
         (the text is its own label). ``rng`` is accepted for :func:`nnbook.train.fit.fit` and unused
         (no dropout). The signature is that of ``fit``'s ``loss_and_grads``.
         """
-        self._check_params(params)
-        X = self._check_tokens(X)
-        Y = self._check_tokens(Y, "Y")
-        if Y.shape != X.shape:
-            raise ValueError(f"Y has shape {Y.shape}, X has shape {X.shape}; they must agree")
+        X, Y = self._check_pair(params, X, Y)
         with _one_blas_thread():
             return self._loss_and_grads(params, X, Y)
 
