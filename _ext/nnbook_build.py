@@ -14,6 +14,7 @@
 * Registers the bibliography's styles (see the bibliography section below): citations read
   "Kingma and Ba (2015)" and "(Kingma and Ba, 2015)", and each chapter's reference list is sorted
   by author and year, with every entry anchored as ``cite-<key>``.
+* Writes the frames of the static experiments to image files of their own (``nnbook_frames.py``).
 """
 import os
 
@@ -78,6 +79,10 @@ def setup(app):
     app.connect("html-page-context", _reference_list_roles, priority=900)
     _setup_errata(app)
     _register_bibliography_styles()
+    import sys  # experiment frames as files (light pages): _ext/nnbook_frames.py
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from nnbook_frames import setup as _setup_frames
+    _setup_frames(app)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

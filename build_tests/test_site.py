@@ -58,10 +58,56 @@ def test_page_loads_offline_without_errors(browser, site_url, path):
 
 
 def test_every_page_is_small():
-    """A page and the frames it embeds stay under ~8 MB."""
+    """A page's own HTML is at most 600 KB gzipped: experiment frames are files of their own
+    (_ext/nnbook_frames.py), never inlined."""
+    from page_weights import file_weight
+
     for path in pages():
-        size = (SITE / path).stat().st_size
-        assert size < 8_000_000, f"{path} is {size / 1e6:.1f} MB"
+        raw, gz = file_weight(SITE / path)
+        assert gz <= 600_000, f"{path} is {gz / 1e3:.0f} KB gzipped ({raw / 1e6:.1f} MB)"
+        assert "data:image/png;base64" not in (SITE / path).read_text() or \
+            'class="nnbook-exp"' not in (SITE / path).read_text(), f"{path} inlines frames"
+
+
+FIRST_LOAD: dict[str, dict] = {}
+
+
+@pytest.mark.parametrize("path", pages())
+def test_first_load_is_light_and_fetches_no_frame_early(browser, site_url, path):
+    """A reader's first load of a page transfers at most 2 MB gzipped, and no experiment's frame
+    is requested before the experiment comes near the screen; once it does, its frame loads."""
+    from page_weights import first_load
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    try:
+        m = first_load(page, SITE, site_url, path)
+        FIRST_LOAD[path] = {k: m[k] for k in ("html", "html_gz", "total", "total_gz", "frames")}
+        (SHOTS.parent).mkdir(parents=True, exist_ok=True)
+        (SHOTS.parent / "first-load.json").write_text(json.dumps(FIRST_LOAD, indent=1, sort_keys=True))
+        assert m["total_gz"] <= 2_000_000, f"{path}: first load {m['total_gz'] / 1e6:.2f} MB gzipped"
+        exps = page.locator(".nnbook-exp")
+        near = 900 + 200  # the viewport and the observer's margin (nnbook-experiments.js)
+        for e in range(exps.count()):
+            exp = exps.nth(e)
+            img = exp.locator("img.nnbook-exp-frame")
+            first = img.get_attribute("data-src")
+            assert first and first.split("/")[-2] == "_frames", "frame not a file of its own"
+            file = "_frames/" + first.split("/")[-1]
+            top = exp.evaluate("e => e.getBoundingClientRect().top")
+            if top > near:
+                assert file not in m["frames"], f"{path}: experiment {e}'s frame loaded early"
+                assert img.get_attribute("src") is None
+        for e in range(exps.count()):  # reached: each shows its first frame
+            exp = exps.nth(e)
+            exp.scroll_into_view_if_needed()
+            img = exp.locator("img.nnbook-exp-frame")
+            img.evaluate("i => i.src ? (i.complete ? 0 : new Promise(r => { i.onload = i.onerror = r; })) : 0")
+            page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle(),
+                                   timeout=10000)
+            assert img.get_attribute("src") == img.get_attribute("data-src")
+    finally:
+        ctx.close()
 
 
 EXPERIMENT_PAGES = [p for p in pages() if 'class="nnbook-exp"' in (SITE / p).read_text()]
@@ -82,7 +128,8 @@ def _expected_frame(page, exp):
         idx = int(el.is_checked()) if kind == "checkbox" else int(el.input_value())
         flat = flat * data["shape"][k] + idx
     frame = data["order"][flat]
-    return frame, "data:image/png;base64," + data["frames"][frame]
+    src = data["frames"][frame]  # a frame file's URL (the book) or base64 PNG (elsewhere)
+    return frame, src if src.endswith(".png") else "data:image/png;base64," + src
 
 
 @pytest.mark.parametrize("path", EXPERIMENT_PAGES)
@@ -121,6 +168,8 @@ def test_static_experiments_respond_to_every_control(browser, site_url, path):
                 frame, src = _expected_frame(page, exp)
                 assert exp.get_attribute("data-frame") == str(frame)
                 assert img.get_attribute("src") == src
+                page.wait_for_function("i => i.complete && i.naturalWidth > 0",
+                                       arg=img.element_handle(), timeout=10000)
         assert problems == []
     finally:
         ctx.close()
@@ -134,3 +183,48 @@ def test_every_figure_has_alt_text():
         for tag in re.findall(r"<img\b[^>]*>", (SITE / path).read_text()):
             alt = re.search(r'\balt="([^"]*)"', tag)
             assert alt and alt.group(1).strip(), f"{path}: image without alt text: {tag[:120]}"
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_PAGES[:1])
+def test_experiment_frames_load_from_file_urls(browser, path):
+    """Opened from disk (file://), where fetch is refused, the frames still load: plain <img>."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    try:
+        page.goto((SITE / path).resolve().as_uri(), wait_until="load")
+        exp = page.locator(".nnbook-exp").first
+        exp.scroll_into_view_if_needed()
+        img = exp.locator("img.nnbook-exp-frame")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle(),
+                               timeout=10000)
+        control = exp.locator(".nnbook-exp-controls input, .nnbook-exp-controls select").first
+        kind = control.evaluate("e => e.type")
+        if kind.startswith("select"):
+            values = control.locator("option").evaluate_all("os => os.map(o => o.value)")
+            control.select_option(next(v for v in values if v != control.input_value()))
+        else:
+            control.focus()
+            page.keyboard.press("ArrowRight" if kind == "range" else "Space")
+        frame, src = _expected_frame(page, exp)
+        assert img.get_attribute("src") == src
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle(),
+                               timeout=10000)
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("path", EXPERIMENT_PAGES)
+def test_the_pdf_gets_every_experiments_first_frame(browser, site_url, path):
+    """scripts/pdf.py prepares a page (PREPARE_JS) before printing it: every experiment's image
+    must then hold its first frame, loaded, although the reader never scrolled to it."""
+    from pdf import INTERACTIVE_NOTE, PREPARE_JS
+
+    ctx, page, problems = open_page(browser, site_url, path)
+    try:
+        page.evaluate(PREPARE_JS, INTERACTIVE_NOTE)
+        for img in page.locator("img.nnbook-exp-frame").all():
+            assert img.get_attribute("src") == img.get_attribute("data-src")
+            assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+        assert problems == []
+    finally:
+        ctx.close()

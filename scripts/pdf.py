@@ -42,8 +42,12 @@ details.hide.above-input { display: none !important; }   /* code the HTML hides 
 .solution .toggle-hidden { display: block !important; visibility: visible !important; }
 div.citation-list > div.citation { break-inside: avoid; }   /* a reference is not split across pages */
 """
-PREPARE_JS = """note => {
+PREPARE_JS = """async note => {
   document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  // each experiment's first frame: its image file loads only when asked (_ext/nnbook_frames.py)
+  if (window.nnbookLoadExperiments) window.nnbookLoadExperiments();
+  await Promise.all([...document.querySelectorAll('img.nnbook-exp-frame')].map(img =>
+    img.complete ? null : new Promise(done => { img.onload = img.onerror = done; })));
   document.querySelectorAll('.nnbook-exp').forEach(exp => {
     const p = document.createElement('p');
     p.className = 'nnbook-print-note';
