@@ -24,6 +24,9 @@ from conv_reference import conv2d_im2col, conv2d_im2col_backward  # noqa: E402
 
 from nnbook import conv2d, conv2d_backward, pool2d, pool2d_backward  # noqa: E402
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from limits import report as machine_limits  # noqa: E402
+
 CONV_SHAPES = [(1, 1, 28, 4, 3), (64, 1, 28, 8, 5), (32, 3, 32, 16, 3), (32, 16, 16, 32, 3)]
 POOL_SHAPES = [(64, 8, 28, 28), (32, 16, 32, 32)]
 
@@ -33,6 +36,9 @@ try:
     torch.set_num_threads(TORCH_THREADS)
 except ImportError:
     torch = None
+
+
+PAUSE = 0.1  # seconds between two contenders' blocks
 
 
 def medians(fns: dict, rounds: int = 9, min_time: float = 0.25) -> dict:
@@ -54,6 +60,7 @@ def medians(fns: dict, rounds: int = 9, min_time: float = 0.25) -> dict:
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, f in fns.items():
+            time.sleep(PAUSE)  # the previous contender's threads go to sleep meanwhile
             t0 = time.perf_counter()
             for _ in range(number[name]):
                 f()
@@ -160,24 +167,36 @@ def main() -> None:
           f"{'absent' if torch is None else f'{torch.__version__}, {TORCH_THREADS} thread(s)'}; "
           "times in ms per call as median / best of interleaved rounds, "
           "ratios nnbook/other as median /best")
-    print("conv2d forward + backward")
+    lim = machine_limits()
+    print("conv2d forward + backward (limit: the flops of the three products at the GEMM rate "
+          "on 2 threads; on 1 in brackets)")
     for dtype in (np.float64, np.float32):
         ratios = {}
+        dt = np.dtype(dtype).name
         for shape in CONV_SHAPES:
             t = medians(conv_contenders(shape, dtype))
             for name in t:
                 ratios.setdefault(name, []).append(
                     [t["nnbook"][k] / t[name][k] for k in (0, 1)])
-            print(f"  {np.dtype(dtype).name} (N,C,H,F,K)={shape!s:20} {row(t)}")
+            N, C, H, F, K = shape
+            flops = 3 * 2.0 * N * F * C * K * K * (H - K + 1) ** 2
+            frac = " ".join(f"{name} {flops / v[0] / lim[f'gemm {dt} 2']:.2f} "
+                            f"({flops / v[0] / lim[f'gemm {dt} 1']:.2f})" for name, v in t.items())
+            print(f"  {dt} (N,C,H,F,K)={shape!s:20} {row(t)}  fraction of limit: {frac}")
         means = [f"nnbook/{name} {geomean([r[0] for r in v]):.3f} /{geomean([r[1] for r in v]):.3f}"
                  for name, v in ratios.items() if name != "nnbook"]
         print(f"  {np.dtype(dtype).name} geometric means: " + ", ".join(means))
-    print("max pooling 2x2 stride 2, forward + backward")
+    print("max pooling 2x2 stride 2, forward + backward (limit: bytes read and written, x twice, "
+          "y, dy, dx, at the copy bandwidth)")
     for dtype in (np.float64, np.float32):
         for shape in POOL_SHAPES:
-            print(f"  {np.dtype(dtype).name} {shape!s:18} {row(medians(pool_contenders(shape, dtype)))}")
+            t = medians(pool_contenders(shape, dtype))
+            nbytes = np.dtype(dtype).itemsize * np.prod(shape) * (3 + 2 / 4)
+            frac = " ".join(f"{name} {nbytes / v[0] / lim['copy']:.2f}" for name, v in t.items())
+            print(f"  {np.dtype(dtype).name} {shape!s:18} {row(t)}  fraction of limit: {frac}")
     print("first call of each kernel")
     first_calls()
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""The machine's limits the kernels are measured against (imported by the bench scripts).
+
+* copy bandwidth: bytes read plus bytes written per second by ``np.copyto`` between two 64 MB
+  arrays (far larger than the caches), best of 5;
+* GEMM rate: floating-point operations (2 m n k) per second of SciPy's BLAS (the one the kernels
+  call inside Numba) on 1024 x 1024 products, on 1 and on 2 threads (threadpoolctl), best of 5.
+On a shared machine the best of several runs is the estimate of what an idle machine gives.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+
+def copy_bandwidth(nbytes: int = 64 * 2**20, repeats: int = 5) -> float:
+    a = np.ones(nbytes // 8)
+    b = np.empty_like(a)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t)
+    return 2 * nbytes / best
+
+
+def gemm_rate(dtype=np.float64, threads: int = 1, n: int = 1024, repeats: int = 5) -> float:
+    import scipy.linalg.blas as blas
+    from threadpoolctl import threadpool_limits
+
+    from nnbook.kernels.threads import _controllers
+    gemm = blas.dgemm if np.dtype(dtype) == np.float64 else blas.sgemm
+    rng = np.random.default_rng(0)
+    a = np.asfortranarray(rng.normal(size=(n, n)).astype(dtype))
+    b = np.asfortranarray(rng.normal(size=(n, n)).astype(dtype))
+    best = float("inf")
+    libs = _controllers()
+    old = [c.get_num_threads() for c in libs]
+    try:
+        for c in libs:
+            c.set_num_threads(threads)
+        with threadpool_limits(threads, user_api="blas"):
+            gemm(1.0, a, b)
+            for _ in range(repeats):
+                t = time.perf_counter()
+                gemm(1.0, a, b)
+                best = min(best, time.perf_counter() - t)
+    finally:
+        for c, k in zip(libs, old):
+            c.set_num_threads(k)
+    return 2.0 * n**3 / best
+
+
+def report() -> dict:
+    """Measure and print the limits; returns them by name."""
+    lim = {"copy": copy_bandwidth()}
+    for dt in (np.float64, np.float32):
+        for th in (1, 2):
+            lim[f"gemm {np.dtype(dt).name} {th}"] = gemm_rate(dt, th)
+    print(f"load average {os.getloadavg()}; copy bandwidth {lim['copy'] / 1e9:.1f} GB/s; GEMM "
+          + ", ".join(f"{k[5:]} thread(s) {v / 1e9:.0f} GFLOP/s" for k, v in lim.items()
+                      if k.startswith("gemm")))
+    return lim
+
+
+if __name__ == "__main__":
+    report()
