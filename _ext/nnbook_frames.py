@@ -13,6 +13,12 @@ every change: plain ``<img>`` sources, which load from a web server, offline and
 ``file://`` (no ``fetch``). ``scripts/pdf.py`` loads every experiment's first frame before it
 prints. ``build_tests/test_site.py`` checks the weights and that no frame is requested before
 its experiment is reached.
+
+The theme (pydata-sphinx-theme, under sphinx-book-theme) also loads ``fontawesome.js``, 543 KB
+gzipped, on every page, with no option to leave it out; it swaps the icons' ``<i>`` elements for
+SVG, while the theme's CSS already draws the same icons from the Font Awesome web font it ships
+(``.fa-bars:before{content:...}``, ``fa-solid-900.woff2``, 156 KB). :func:`drop_fontawesome_js`
+removes that script tag from every page when the build has finished; the icons stay.
 """
 from __future__ import annotations
 
@@ -81,6 +87,32 @@ def _page_context(app, pagename, templatename, context, doctree):
     context["body"] = externalize_experiments(body, app.outdir, prefix)
 
 
+_FA_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+
+
+def drop_fontawesome_js(outdir: str) -> int:
+    """Remove the theme's fontawesome.js script tag from every HTML page; returns the count."""
+    n = 0
+    for root, _, files in os.walk(outdir):
+        for name in files:
+            if name.endswith(".html"):
+                path = os.path.join(root, name)
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                new, k = _FA_JS.subn("", text)
+                if k:
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(new)
+                    n += k
+    return n
+
+
+def _build_finished(app, exception):
+    if exception is None and app.builder.format == "html":
+        drop_fontawesome_js(app.outdir)
+
+
 def setup(app):
     app.connect("html-page-context", _page_context)
+    app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

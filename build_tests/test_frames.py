@@ -39,3 +39,15 @@ def test_frames_become_shared_files_and_the_img_waits(tmp_path, monkeypatch):
     img = re.search(r"<img [^>]*>", out).group(0)
     assert " src=" not in img and 'data-src="../_frames/' in img and 'alt="a test figure"' in img
     assert re.search(r'width="\d+" height="\d+"', img)
+
+
+def test_the_theme_fontawesome_script_is_dropped(tmp_path):
+    from nnbook_frames import drop_fontawesome_js
+
+    page = ('<head>\n  <script defer src="../_static/scripts/fontawesome.js?digest=55c2"></script>\n'
+            '<script src="../_static/other.js"></script></head><i class="fa-solid fa-bars"></i>')
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text(page)
+    assert drop_fontawesome_js(str(tmp_path)) == 1
+    out = (tmp_path / "book" / "a.html").read_text()
+    assert "fontawesome.js" not in out and "other.js" in out and "fa-bars" in out
