@@ -3,6 +3,9 @@ and measurements of what attention heads and temperatures do.
 
 * :func:`book_corpus` extracts readable prose from the markdown of ``book/*.ipynb`` and
   ``book/*.md`` (code, math, MyST roles and directives stripped), deterministically;
+  :func:`frozen_corpus` is the snapshot of it that chapter 13 trains on, shipped in the package
+  (``nnbook/data/book_corpus.txt``, written by ``scripts/freeze_corpus.py``), so that editing
+  another chapter's prose never changes chapter 13's numbers;
   :func:`encode` / :func:`decode` map it to and from a fixed character vocabulary :data:`VOCAB`;
   :func:`split_blocks` holds out contiguous blocks; :func:`windows` cuts training sequences.
 * :func:`unigram_bits`, :func:`bigram_bits`: add-:math:`k` smoothed n-gram models, evaluated in
@@ -26,7 +29,7 @@ from ..checks import as_float_array, check_positive
 from ..nn.activations import log_softmax, softmax
 from ..kernels.gated import lstm_bptt, lstm_forward, lstm_params
 
-__all__ = ["VOCAB", "book_corpus", "clean_markdown", "encode", "decode", "split_blocks", "windows",
+__all__ = ["VOCAB", "book_corpus", "frozen_corpus", "FROZEN_CORPUS", "clean_markdown", "encode", "decode", "split_blocks", "windows",
            "unigram_bits", "bigram_bits", "tune_bigram_k", "CharLSTM", "head_patterns",
            "entropy_bits", "bits"]
 
@@ -94,7 +97,7 @@ def book_corpus(book_dir: str | Path | None = None, exclude: tuple[str, ...] = (
     if book_dir is not None:
         folder = Path(book_dir)
     else:
-        folder = Path(__file__).resolve().parents[1] / "book"
+        folder = Path(__file__).resolve().parents[2] / "book"
         if not folder.is_dir():
             folder = Path.cwd()
     files = sorted(p for p in list(folder.glob("*.ipynb")) + list(folder.glob("*.md"))
@@ -111,6 +114,21 @@ def book_corpus(book_dir: str | Path | None = None, exclude: tuple[str, ...] = (
             md = p.read_text(encoding="utf-8")
         parts.append(clean_markdown(md))
     return "\n".join(t for t in parts if t)
+
+
+#: Where the snapshot of :func:`book_corpus` that chapter 13 trains on is stored.
+FROZEN_CORPUS = Path(__file__).resolve().parents[1] / "data" / "book_corpus.txt"
+
+
+def frozen_corpus() -> str:
+    """The snapshot of the book's prose that chapter 13 trains on (``nnbook/data/book_corpus.txt``).
+
+    It is :func:`book_corpus` of the other chapters (the errata page and chapter 13 excluded) at
+    the time the snapshot was taken by ``scripts/freeze_corpus.py``; shipping it keeps chapter 13's
+    measurements independent of later edits to the other chapters. Every character is in
+    :data:`VOCAB` and paragraphs are separated by one newline.
+    """
+    return FROZEN_CORPUS.read_text(encoding="utf-8")
 
 
 def encode(text: str) -> np.ndarray:

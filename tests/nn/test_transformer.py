@@ -329,6 +329,30 @@ def test_clean_markdown_strips_code_math_and_roles():
     assert set(out) <= set(lab.VOCAB)
 
 
+def test_frozen_corpus_is_clean_prose_and_shipped_with_the_package():
+    import tomllib
+    from pathlib import Path
+    text = lab.frozen_corpus()
+    assert len(text) > 100_000 and set(text) <= set(lab.VOCAB)
+    paragraphs = text.split("\n")
+    assert all(len(p) > 40 and p == p.strip() for p in paragraphs)  # one paragraph per line
+    assert "```" not in text and "{glue" not in text and "{cite" not in text
+    root = Path(__file__).resolve().parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert lab.FROZEN_CORPUS.name in data["nnbook.data"]
+    assert lab.FROZEN_CORPUS.parent == root / "nnbook" / "data"
+
+
+def test_book_corpus_finds_the_book_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the book folder: the default is the book next to the package
+    text = lab.book_corpus(exclude=("errata.md",))
+    assert "backpropagation" in text.lower() and "transformer" in text.lower()
+    (tmp_path / "a.md").write_text("# A\n\nA paragraph of ordinary prose that is long enough.\n")
+    assert lab.book_corpus(tmp_path) == "A paragraph of ordinary prose that is long enough."
+    with pytest.raises(ValueError, match="no chapters"):
+        lab.book_corpus(tmp_path / "empty")
+
+
 def test_corpus_split_and_baselines():
     text = "the cat sat on the mat. " * 200
     ids = lab.encode(text)
