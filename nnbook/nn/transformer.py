@@ -29,9 +29,6 @@ written independently, and PyTorch when it is installed.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
-import warnings
 from typing import Mapping
 
 import numpy as np
@@ -39,6 +36,7 @@ from numpy.typing import ArrayLike
 from scipy.special import erf
 
 from ..checks import as_float_array, check_name, check_positive
+from ..kernels.threads import blas_threads
 from .activations import derivative, gelu, relu, softmax
 from .attention import (causal_mask, multi_head_attention, multi_head_attention_backward,
                         positional_encoding)
@@ -52,42 +50,6 @@ BLOCK_KEYS = ("Wq", "Wk", "Wv", "Wo", "bq", "bk", "bv", "bo", "ln1_g", "ln1_b", 
               "W1", "b1", "W2", "b2")
 _ACTS = {"relu": relu, "gelu": gelu}
 _NORMS = ("pre", "post")
-
-
-# --------------------------------------------------------------------------- threads
-_lock = threading.Lock()
-_numpy_blas = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """Run the body with NumPy's OpenBLAS on one thread.
-
-    The model's products are small ((B*T, D) by (D, D_ff)); on the book's two shared cores a
-    second BLAS thread waits for a busy core: a training step at (B, T, D) = (32, 64, 64) took
-    1.42 s with two threads against 0.27 s with one on the loaded machine (load average 3.3,
-    measured once). The previous thread count is restored afterwards.
-    """
-    global _numpy_blas
-    with _lock:
-        if _numpy_blas is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    libs = ThreadpoolController().select(user_api="blas").lib_controllers
-                _numpy_blas = [c for c in libs if "numpy" in c.filepath] or list(libs)
-            except Exception:  # pragma: no cover  (no threadpoolctl: leave BLAS alone)
-                _numpy_blas = []
-        old = [c.get_num_threads() for c in _numpy_blas]
-        for c in _numpy_blas:
-            c.set_num_threads(1)
-    try:
-        yield
-    finally:
-        with _lock:
-            for c, n in zip(_numpy_blas, old):
-                c.set_num_threads(n)
 
 
 # --------------------------------------------------------------------------- layer norm
@@ -535,14 +497,14 @@ class TransformerLM:
         """
         self._check_params(params)
         X = self._check_tokens(X)
-        with _one_blas_thread():
+        with blas_threads(1):
             return self._forward(params, X)[0]
 
     def attention_maps(self, params: Mapping[str, np.ndarray], X: ArrayLike) -> np.ndarray:
         """Every head's causal attention weights, shape (n_layers, B, n_heads, T', T')."""
         self._check_params(params)
         X = self._check_tokens(X)
-        with _one_blas_thread():
+        with blas_threads(1):
             return np.stack(self._forward(params, X)[1]["A"])
 
     def _check_pair(self, params, X, Y) -> tuple[np.ndarray, np.ndarray]:
@@ -557,7 +519,7 @@ class TransformerLM:
     def loss(self, params: Mapping[str, np.ndarray], X: ArrayLike, Y: ArrayLike) -> float:
         """Mean cross-entropy of the next-token predictions, in nats per token."""
         X, Y = self._check_pair(params, X, Y)
-        with _one_blas_thread():
+        with blas_threads(1):
             logits = self._forward(params, X)[0]
         return softmax_cross_entropy(logits.reshape(-1, self.n_tokens), Y.ravel())[0]
 
@@ -571,7 +533,7 @@ class TransformerLM:
         (no dropout). The signature is that of ``fit``'s ``loss_and_grads``.
         """
         X, Y = self._check_pair(params, X, Y)
-        with _one_blas_thread():
+        with blas_threads(1):
             return self._loss_and_grads(params, X, Y)
 
     def _loss_and_grads(self, params, X, Y):
@@ -598,7 +560,7 @@ class TransformerLM:
         self._check_params(params)
         ctx = self._check_tokens(np.asarray(context)[None, :] if np.ndim(context) == 1 else context,
                                  "context")
-        with _one_blas_thread():
+        with blas_threads(1):
             return softmax(self._forward(params, ctx)[0][:, -1] / temperature)[0]
 
     def generate(self, params: Mapping[str, np.ndarray], prompt: ArrayLike, n: int,
@@ -632,7 +594,7 @@ class TransformerLM:
         check_positive(temperature, "temperature")
         rng = np.random.default_rng(seed)
         out = list(int(t) for t in prompt)
-        with _one_blas_thread():
+        with blas_threads(1):
             for _ in range(n):
                 ctx = np.asarray(out[-self.T:])[None, :]
                 a = self._forward(params, ctx)[0][0, -1]

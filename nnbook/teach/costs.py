@@ -6,6 +6,7 @@ from typing import Callable
 import numpy as np
 
 from ..checks import check_positive
+from ..kernels.threads import blas_threads as limited_blas
 
 __all__ = ["attention_cost", "recurrent_cost", "best_time"]
 
@@ -53,23 +54,17 @@ def best_time(fn: Callable[[], object], repeats: int = 5, blas_threads: int | No
     wait for busy cores, so a NumPy product of a few milliseconds was measured at several hundred
     (chapter 12's attention forward pass at T = 256: 0.45 s instead of about 0.01 s).
     """
+    import contextlib
     import time
     check_positive(repeats, "repeats", integer=True)
     if blas_threads is not None:
         check_positive(blas_threads, "blas_threads", integer=True)
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(limits=int(blas_threads), user_api="blas")
-    else:
-        limits = None
     best = np.inf
-    try:
+    with (contextlib.nullcontext() if blas_threads is None else limited_blas(blas_threads, "all")):
         for _ in range(repeats):
             t0 = time.perf_counter()
             fn()
             best = min(best, time.perf_counter() - t0)
-    finally:
-        if limits is not None:
-            limits.restore_original_limits()
     return float(best)
 
 

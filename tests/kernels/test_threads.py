@@ -237,3 +237,31 @@ def test_a_process_forked_during_a_kernel_runs_kernels(many_parts):
             assert counts == before  # restored in the child after its first kernel
     finally:
         stop.set()
+
+
+def test_blas_threads_limits_the_library_asked_for_and_restores_it():
+    from threadpoolctl import threadpool_info
+    import scipy.linalg.cython_blas  # noqa: F401  (SciPy's OpenBLAS loaded, as in the kernels)
+
+    def counts():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"}
+
+    before = counts()
+    numpy_libs = [p for p in before if "numpy" in p]
+    with threads.blas_threads(1):
+        inside = counts()
+    assert all(inside[p] == 1 for p in numpy_libs)
+    assert all(inside[p] == before[p] for p in before if p not in numpy_libs)  # SciPy's untouched
+    assert counts() == before
+    with threads.blas_threads(1, "all"):
+        assert all(n == 1 for n in counts().values())
+    assert counts() == before
+    with pytest.raises(RuntimeError), threads.blas_threads(1, "all"):
+        raise RuntimeError("the body fails")
+    assert counts() == before                                  # restored on the way out too
+    for bad, match in ((0, "n"), (1.5, "n"), ("2", "n")):
+        with pytest.raises((ValueError, TypeError), match=match), threads.blas_threads(bad):
+            pass
+    with pytest.raises(ValueError, match="library"), threads.blas_threads(1, "mkl"):
+        pass
