@@ -11,8 +11,12 @@ where :math:`\\tilde x` is ``x`` with ``padding`` zeros on each side. The output
 How it is computed: a Numba kernel takes a few images (or a band of rows of a large image) at a
 time, gathers their receptive fields into the columns of a cache-sized matrix (*im2col*), and lets
 one BLAS product take every dot product with every filter; the backward pass runs the products
-transposed and scatters the column gradients back (*col2im*). ``DESIGN.md`` ("The kernel pattern
-in practice") gives the layout and threading decisions and the measured figures.
+transposed and scatters the column gradients back (*col2im*). With stride 1 (``_forward_s1``,
+``_backward_s1``) each output row takes the padded width ``Wp`` of columns, so that each im2col
+row of an image is one contiguous segment of its padded channel: one copy per (channel, kernel
+offset) instead of one per output row, and the bias enters the product as a row of ones.
+``DESIGN.md`` ("The kernel pattern in practice") gives the layout and threading decisions and the
+measured figures.
 """
 from __future__ import annotations
 
@@ -184,8 +188,9 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray,
 
 
 def _chunk(N: int, Ho: int, Wo: int) -> tuple[int, int]:
-    """Images G and output rows R per chunk: about CHUNK_COLUMNS output positions, so that a
-    chunk's im2col block stays in cache (several small images, or a band of rows of a large one)."""
+    """Images G and output rows R per chunk: about CHUNK_COLUMNS columns, so that a chunk's
+    im2col block stays in cache (several small images, or a band of rows of a large one).
+    ``Wo`` is the columns per output row: the padded width ``Wp`` for the stride-1 kernels."""
     G = max(1, min(N, CHUNK_COLUMNS // (Ho * Wo)))
     if Ho * Wo <= 2 * CHUNK_COLUMNS:  # whole images (bands would only add overhead)
         return G, Ho
