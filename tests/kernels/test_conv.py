@@ -174,7 +174,8 @@ def test_matches_torch_and_its_autograd(dtype):
 @pytest.mark.parametrize("columns", [1, 5, 10, 15, 50])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("stride", [(1, 2), (1, 1)])  # the general kernels, the stride-1 ones
-def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads, stride):
+@pytest.mark.parametrize("padding", [1, 0])  # (stride 1 without padding reads x itself)
+def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads, stride, padding):
     # the kernels work on a few images at a time, the batch in parts over threads; neither a
     # shorter last chunk nor the parts may change anything, and whether the parts run on several
     # threads at once or one after the other changes no bit
@@ -191,11 +192,11 @@ def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads, 
     try:
         for n in (threads, 1):
             nnbook.kernels.threads.set_num_threads(n)
-            y = conv2d(x, w, b, stride=stride, padding=1)
-            assert close(y, conv2d_direct(x, w, b, stride, 1), np.float64)
+            y = conv2d(x, w, b, stride=stride, padding=padding)
+            assert close(y, conv2d_direct(x, w, b, stride, padding), np.float64)
             dy = np.random.default_rng(0).normal(size=y.shape)
-            grads = conv2d_backward(dy, x, w, stride, 1)
-            for g, r in zip(grads, conv2d_direct_backward(dy, x, w, stride, 1)):
+            grads = conv2d_backward(dy, x, w, stride, padding)
+            for g, r in zip(grads, conv2d_direct_backward(dy, x, w, stride, padding)):
                 assert close(g, r, np.float64)
             results.append((y, *grads))
     finally:
