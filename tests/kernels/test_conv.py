@@ -173,7 +173,9 @@ def test_matches_torch_and_its_autograd(dtype):
 
 @pytest.mark.parametrize("columns", [1, 5, 10, 15, 50])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
+@pytest.mark.parametrize("stride", [(1, 2), (1, 1)])  # the general kernels, the stride-1 ones
+@pytest.mark.parametrize("padding", [1, 0])  # (stride 1 without padding reads x itself)
+def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads, stride, padding):
     # the kernels work on a few images at a time, the batch in parts over threads; neither a
     # shorter last chunk nor the parts may change anything, and whether the parts run on several
     # threads at once or one after the other changes no bit
@@ -183,18 +185,18 @@ def test_chunks_and_threads_give_the_same_result(monkeypatch, columns, threads):
     monkeypatch.setattr(nnbook.kernels.threads, "PART_WORK", 1)
     monkeypatch.setattr(nnbook.kernels.threads, "LOAD_TEST", False)
     rng = np.random.default_rng(columns)
-    # 7 images of 7 x 3 outputs: bands of 1 row, of 2 or 3 rows and a shorter last band, whole
-    # images one or two at a time
+    # 7 images of 7 x 3 outputs (stride 1: 7 x 5, each row 7 columns of the chunk): bands of 1
+    # row, of 2 or 3 rows and a shorter last band, whole images one or two at a time
     x, w, b = rng.normal(size=(7, 2, 7, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
     results = []
     try:
         for n in (threads, 1):
             nnbook.kernels.threads.set_num_threads(n)
-            y = conv2d(x, w, b, stride=(1, 2), padding=1)
-            assert close(y, conv2d_direct(x, w, b, (1, 2), 1), np.float64)
+            y = conv2d(x, w, b, stride=stride, padding=padding)
+            assert close(y, conv2d_direct(x, w, b, stride, padding), np.float64)
             dy = np.random.default_rng(0).normal(size=y.shape)
-            grads = conv2d_backward(dy, x, w, (1, 2), 1)
-            for g, r in zip(grads, conv2d_direct_backward(dy, x, w, (1, 2), 1)):
+            grads = conv2d_backward(dy, x, w, stride, padding)
+            for g, r in zip(grads, conv2d_direct_backward(dy, x, w, stride, padding)):
                 assert close(g, r, np.float64)
             results.append((y, *grads))
     finally:

@@ -58,8 +58,13 @@ def test_conv_is_bit_identical_for_any_thread_count(many_parts, dtype, N):
     b = rng.normal(size=4).astype(dtype)
     dy = rng.normal(size=(N, 4, 9, 4)).astype(dtype)
 
+    dy1 = rng.normal(size=(N, 4, 9, 8)).astype(dtype)  # stride 1 (its own kernels), padded
+    dy0 = rng.normal(size=(N, 4, 7, 6)).astype(dtype)  # stride 1, no padding (reads x itself)
+
     def compute():
-        return [conv2d(x, w, b, (1, 2), 1), *conv2d_backward(dy, x, w, (1, 2), 1)]
+        return [conv2d(x, w, b, (1, 2), 1), *conv2d_backward(dy, x, w, (1, 2), 1),
+                conv2d(x, w, b, 1, 1), *conv2d_backward(dy1, x, w, 1, 1),
+                conv2d(x, w, b), *conv2d_backward(dy0, x, w)]
     assert_all_identical(for_each_thread_count(compute))
     assert len(threads.partition(N, 1, 3.0 * 4 * 27 * 36 * N)) == min(N, 64)  # really in parts
 
