@@ -127,7 +127,7 @@ def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dty
             assert np.array_equal(dx, general)
             assert np.array_equal(dx, pool2d_direct_backward(dy, x, 2, stride, mode))
             fast = np.zeros_like(x)
-            P._pool_backward_2x2(dy, x, fast, sh, sw, P._MODES[mode], 0, 2)
+            P._pool_backward_2x2(P._bits(dy), x, P._bits(fast), sh, sw, P._MODES[mode], 0, 2)
             assert np.array_equal(fast, general)
 
 
