@@ -185,26 +185,17 @@ def _pool_forward_2x2(x, y, sh, sw, mode, lo, hi):
     N, C, Ho, Wo = y.shape
     quarter = x.dtype.type(0.25)
     acc = np.zeros(Wo, x.dtype)
-    for n in range(lo, hi):
-        for c in range(C):
-            for i in range(Ho):
-                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
-                row = y[n, c, i]
-                if mode == 0 and sw == 2:
-                    for j in range(Wo):
-                        a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
-                        acc[j] += (a + b) + (cc + d)
-                        m = b if b > a else a  # selects: vectorized, unlike the builtin max
-                        m = cc if cc > m else m
-                        row[j] = d if d > m else m
-                elif mode == 2 and sw == 2:
-                    for j in range(Wo):
-                        a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
-                        acc[j] += (a + b) + (cc + d)
-                        m = b if b < a else a
-                        m = cc if cc < m else m
-                        row[j] = d if d < m else m
-                else:
+    if sh == sw == 2 and mode != 1:  # the common case: constant strides, vectorized
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    _extreme_row(x[n, c, 2 * i], x[n, c, 2 * i + 1], y[n, c, i], acc, mode)
+    else:
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                    row = y[n, c, i]
                     for j in range(Wo):
                         w = j * sw
                         a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
@@ -219,6 +210,27 @@ def _pool_forward_2x2(x, y, sh, sw, mode, lo, hi):
     for j in range(Wo):
         total += acc[j]
     return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _extreme_row(r0, r1, row, acc, mode):
+    """One output row of :func:`_pool_forward_2x2` at stride 2: ``row[j]`` is the max (mode 0)
+    or min (2) of ``r0[2j:2j+2]`` and ``r1[2j:2j+2]``; their sum goes to ``acc[j]``. Selects
+    (``b if b > a else a``), which LLVM vectorizes, unlike the builtin max."""
+    if mode == 0:
+        for j in range(row.shape[0]):
+            a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
+            acc[j] += (a + b) + (cc + d)
+            m = b if b > a else a
+            m = cc if cc > m else m
+            row[j] = d if d > m else m
+    else:
+        for j in range(row.shape[0]):
+            a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
+            acc[j] += (a + b) + (cc + d)
+            m = b if b < a else a
+            m = cc if cc < m else m
+            row[j] = d if d < m else m
 
 
 @njit(cache=True, nogil=True)
@@ -272,16 +284,22 @@ def _pool_backward_2x2(dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
     N, C, Ho, Wo = dy_bits.shape
     zero = dy_bits.dtype.type(0)
     acc = np.zeros(Wo, x.dtype)
-    for n in range(lo, hi):
-        for c in range(C):
-            for i in range(Ho):
-                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
-                d0, d1 = dx_bits[n, c, i * sh], dx_bits[n, c, i * sh + 1]
-                g = dy_bits[n, c, i]
-                if sw == 2:  # a constant stride, which LLVM vectorizes
+    if sh == sw == 2:  # the common case: constant strides, vectorized
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, 2 * i], x[n, c, 2 * i + 1]
+                    d0, d1 = dx_bits[n, c, 2 * i], dx_bits[n, c, 2 * i + 1]
+                    g = dy_bits[n, c, i]
                     for j in range(Wo):
                         acc[j] += _route(r0, r1, g, d0, d1, j, 2 * j, mode, zero)
-                else:
+    else:
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                    d0, d1 = dx_bits[n, c, i * sh], dx_bits[n, c, i * sh + 1]
+                    g = dy_bits[n, c, i]
                     for j in range(Wo):
                         acc[j] += _route(r0, r1, g, d0, d1, j, j * sw, mode, zero)
     total = 0.0
