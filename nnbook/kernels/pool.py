@@ -116,7 +116,8 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
         Everything :func:`pool2d` rejects, and a ``dy`` of the wrong shape or dtype.
     """
     x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
-    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
+    # dy's finiteness too is checked after the 2x2 kernel, which adds dy up with x (one pass)
+    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype, finite=False)
     shape = x.shape[:2] + (Ho, Wo)
     if dy.shape != shape:
         raise ValueError(f"dy must have the output shape {shape}, got {dy.shape}")
@@ -125,9 +126,11 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
         # each input entry is written once: zeroing is needed only where no window reaches
         tiled = _tiled(x, sh, sw, Ho, Wo)
         dx = np.empty_like(x) if tiled else np.zeros_like(x)
-        total = _in_parts(_pool_backward_2x2, (_bits(dy), x, _bits(dx), sh, sw, m), x)
+        total = _in_parts(_pool_backward_2x2, (dy, _bits(dy), x, _bits(dx), sh, sw, m), x)
+        check_finite(dy, "dy", total)  # total: every dy, and the x of every window
         check_finite(x, "x", total if tiled else None)
         return dx
+    check_finite(dy, "dy")
     check_finite(x, "x")
     dx = np.zeros_like(x)
     _in_parts(_pool_backward, (dy, x, dx, kh, kw, sh, sw, m), x)
@@ -264,7 +267,7 @@ def _pool_backward(dy, x, dx, kh, kw, sh, sw, mode, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _pool_backward_2x2(dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
+def _pool_backward_2x2(dy, dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
     """Max or min over 2x2 windows that do not overlap (stride >= 2), images lo..hi-1, into
     ``dx`` (zeroed by the caller where no window reaches): the common case, without a branch on
     the data.
@@ -279,8 +282,9 @@ def _pool_backward_2x2(dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
     vectorize even when LLVM cannot prove the arrays apart, and the part of a row left over by
     the vector loop runs without branches (1.4-1.9x faster than selects, measured; a search with
     branches, as in :func:`_pool_backward`, mispredicts on most comparisons of random data).
-    Returns the sum of the entries of ``x`` it read, for the finiteness check (one accumulator
-    per output column, as in :func:`_pool_forward_2x2`)."""
+    Returns the sum of ``dy`` and of the entries of ``x`` it read, for the finiteness checks of
+    both (one accumulator per output column, as in :func:`_pool_forward_2x2`); ``dy`` (as
+    floats) is passed for that sum only."""
     N, C, Ho, Wo = dy_bits.shape
     zero = dy_bits.dtype.type(0)
     acc = np.zeros(Wo, x.dtype)
@@ -290,18 +294,18 @@ def _pool_backward_2x2(dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
                 for i in range(Ho):
                     r0, r1 = x[n, c, 2 * i], x[n, c, 2 * i + 1]
                     d0, d1 = dx_bits[n, c, 2 * i], dx_bits[n, c, 2 * i + 1]
-                    g = dy_bits[n, c, i]
+                    g, gf = dy_bits[n, c, i], dy[n, c, i]
                     for j in range(Wo):
-                        acc[j] += _route(r0, r1, g, d0, d1, j, 2 * j, mode, zero)
+                        acc[j] += _route(r0, r1, g, d0, d1, j, 2 * j, mode, zero) + gf[j]
     else:
         for n in range(lo, hi):
             for c in range(C):
                 for i in range(Ho):
                     r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
                     d0, d1 = dx_bits[n, c, i * sh], dx_bits[n, c, i * sh + 1]
-                    g = dy_bits[n, c, i]
+                    g, gf = dy_bits[n, c, i], dy[n, c, i]
                     for j in range(Wo):
-                        acc[j] += _route(r0, r1, g, d0, d1, j, j * sw, mode, zero)
+                        acc[j] += _route(r0, r1, g, d0, d1, j, j * sw, mode, zero) + gf[j]
     total = 0.0
     for j in range(Wo):
         total += acc[j]
