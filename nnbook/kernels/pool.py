@@ -21,7 +21,7 @@ _MODES = {"max": 0, "avg": 1, "min": 2}
 
 def _check(x, k, stride, mode):
     # the finiteness of x is checked by the callers: where the kernel reads every entry of x,
-    # the kernel adds them up in the same pass (no second pass over x; see _checks.check_finite)
+    # the kernel adds them up in the same pass (no second pass over x; see checks.check_finite)
     x = as_kernel_array(x, "x", ndim=4, finite=False)
     kh, kw = int_pair(k, "k", minimum=1)
     sh, sw = int_pair(k if stride is None else stride, "stride", minimum=1)
@@ -82,6 +82,11 @@ def _in_parts(kernel, args: tuple, x) -> float:
     return total
 
 
+def _bits(a: np.ndarray) -> np.ndarray:
+    """``a`` (float32 or float64) seen as integers of the same width, sharing its memory."""
+    return a.view(np.int64 if a.itemsize == 8 else np.int32)
+
+
 def _tiled(x, sh: int, sw: int, Ho: int, Wo: int) -> bool:
     """Whether 2x2 windows at this stride cover every entry of ``x`` (so a kernel sum over the
     windows is a sum over all of ``x``)."""
@@ -111,7 +116,8 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
         Everything :func:`pool2d` rejects, and a ``dy`` of the wrong shape or dtype.
     """
     x, (kh, kw, sh, sw, Ho, Wo), m = _check(x, k, stride, mode)
-    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype)
+    # dy's finiteness too is checked after the 2x2 kernel, which adds dy up with x (one pass)
+    dy = as_kernel_array(dy, "dy", ndim=4, dtype=x.dtype, finite=False)
     shape = x.shape[:2] + (Ho, Wo)
     if dy.shape != shape:
         raise ValueError(f"dy must have the output shape {shape}, got {dy.shape}")
@@ -120,9 +126,11 @@ def pool2d_backward(dy: np.ndarray, x: np.ndarray, k: int | tuple[int, int],
         # each input entry is written once: zeroing is needed only where no window reaches
         tiled = _tiled(x, sh, sw, Ho, Wo)
         dx = np.empty_like(x) if tiled else np.zeros_like(x)
-        total = _in_parts(_pool_backward_2x2, (dy, x, dx, sh, sw, m), x)
+        total = _in_parts(_pool_backward_2x2, (dy, _bits(dy), x, _bits(dx), sh, sw, m), x)
+        check_finite(dy, "dy", total)  # total: every dy, and the x of every window
         check_finite(x, "x", total if tiled else None)
         return dx
+    check_finite(dy, "dy")
     check_finite(x, "x")
     dx = np.zeros_like(x)
     _in_parts(_pool_backward, (dy, x, dx, kh, kw, sh, sw, m), x)
@@ -166,32 +174,73 @@ def _pool_forward(x, y, kh, kw, sh, sw, mode, lo, hi):
 
 @njit(cache=True, nogil=True)
 def _pool_forward_2x2(x, y, sh, sw, mode, lo, hi):
-    """2x2 windows, any stride, images lo..hi-1 into ``y``: each window's extreme (or mean) in one expression,
-    about 3x faster than the row-at-a-time loops of :func:`_pool_forward` (same results, bit for
-    bit: the mean adds in the same order). Returns the sum of the entries it read, in float64,
-    for the finiteness check (:func:`nnbook.checks.check_finite`), which so needs no pass of its
-    own over ``x``. (Splitting (64, 8, 28, 28) over two cores measured slower, 0.71 against
-    0.54 ms for forward + backward, even with a core free: only inputs of at least 2 PART_WORK
-    entries are cut into parts, ``_in_parts``.)"""
+    """2x2 windows, any stride, images lo..hi-1 into ``y``: each window's extreme (or mean) in
+    one expression, one output row at a time (same results, bit for bit, as
+    :func:`_pool_forward`: the extreme is the same value, the mean adds in the same order).
+
+    Returns the sum of the entries it read, in float64, for the finiteness check
+    (:func:`nnbook.checks.check_finite`), which so needs no pass of its own over ``x``. The sum
+    goes into one accumulator per output column (``acc``, in the dtype of ``x``; an overflow
+    only sends the check to its exact pass), added up at the end: a single running total would
+    chain every addition to the one before and keep the loop from being vectorized (2-3x
+    slower). Stride 2 (the common case) has a loop nest of its own, :func:`_row_2x2`, with
+    constant strides, which LLVM vectorizes (AVX-512 here; a runtime stride cost 25-35 %)."""
     N, C, Ho, Wo = y.shape
     quarter = x.dtype.type(0.25)
+    acc = np.zeros(Wo, x.dtype)
+    if sh == sw == 2:  # the common case: constant strides, vectorized
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    _row_2x2(x[n, c, 2 * i], x[n, c, 2 * i + 1], y[n, c, i], acc, mode)
+    else:
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                    row = y[n, c, i]
+                    for j in range(Wo):
+                        w = j * sw
+                        a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+                        acc[j] += (a + b) + (cc + d)
+                        if mode == 0:
+                            row[j] = max(max(a, b), max(cc, d))
+                        elif mode == 2:
+                            row[j] = min(min(a, b), min(cc, d))
+                        else:
+                            row[j] = (((a + b) + cc) + d) * quarter
     total = 0.0
-    for n in range(lo, hi):
-        for c in range(C):
-            for i in range(Ho):
-                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
-                row = y[n, c, i]
-                for j in range(Wo):
-                    w = j * sw
-                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
-                    total += (a + b) + (cc + d)
-                    if mode == 0:
-                        row[j] = max(max(a, b), max(cc, d))
-                    elif mode == 2:
-                        row[j] = min(min(a, b), min(cc, d))
-                    else:
-                        row[j] = (((a + b) + cc) + d) * quarter
+    for j in range(Wo):
+        total += acc[j]
     return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_2x2(r0, r1, row, acc, mode):
+    """One output row of :func:`_pool_forward_2x2` at stride 2: ``row[j]`` is the max (mode 0),
+    mean (1) or min (2) of ``r0[2j:2j+2]`` and ``r1[2j:2j+2]``; their sum goes to ``acc[j]``.
+    The extreme through selects (``b if b > a else a``), which LLVM vectorizes, unlike the
+    builtin max."""
+    if mode == 0:
+        for j in range(row.shape[0]):
+            a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
+            acc[j] += (a + b) + (cc + d)
+            m = b if b > a else a
+            m = cc if cc > m else m
+            row[j] = d if d > m else m
+    elif mode == 2:
+        for j in range(row.shape[0]):
+            a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
+            acc[j] += (a + b) + (cc + d)
+            m = b if b < a else a
+            m = cc if cc < m else m
+            row[j] = d if d < m else m
+    else:
+        quarter = r0.dtype.type(0.25)
+        for j in range(row.shape[0]):
+            a, b, cc, d = r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]
+            acc[j] += (a + b) + (cc + d)
+            row[j] = (((a + b) + cc) + d) * quarter
 
 
 @njit(cache=True, nogil=True)
@@ -225,39 +274,69 @@ def _pool_backward(dy, x, dx, kh, kw, sh, sw, mode, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _pool_backward_2x2(dy, x, dx, sh, sw, mode, lo, hi):
-    """Max or min over 2x2 windows that do not overlap (stride >= 2), into ``dx`` (zeroed by the
-    caller where no window reaches): the common case, without a branch on the data.
+def _pool_backward_2x2(dy, dy_bits, x, dx_bits, sh, sw, mode, lo, hi):
+    """Max or min over 2x2 windows that do not overlap (stride >= 2), images lo..hi-1, into
+    ``dx`` (zeroed by the caller where no window reaches): the common case, without a branch on
+    the data.
 
-    Each window's four entries a, b, c, d (row-major) are compared with their extreme m, and
-    ``dy`` goes to the first one equal to it through selects (``a == m``, then ``b == m`` and not
-    a, ...), so ties go to the first entry as in :func:`_pool_backward`. That kernel's search
-    mispredicts a branch on most comparisons of random data; this one measured 2-3x faster.
-    Returns the sum of the entries of ``x`` it read, for the finiteness check."""
-    N, C, Ho, Wo = dy.shape
-    zero = x.dtype.type(0)
+    ``dy_bits`` and ``dx_bits`` are ``dy`` and ``dx`` seen as integers of the same width
+    (:func:`_bits`): the gradient is moved, not computed. For a window a b / c d (row-major) the
+    first extreme entry is in the top row if the top row's extreme is at least as extreme as
+    the bottom's, and within a row on the left if the left entry is at least as extreme as the
+    right (ties to the first entry in row-major order, as :func:`_pool_backward`). Each of the
+    three comparisons becomes an all-ones or all-zeros mask, and every entry of the window gets
+    ``dy & mask`` (the bits of dy, or +0.0). Unlike float selects, these bitwise operations
+    vectorize even when LLVM cannot prove the arrays apart, and the part of a row left over by
+    the vector loop runs without branches (1.4-1.9x faster than selects, measured; a search with
+    branches, as in :func:`_pool_backward`, mispredicts on most comparisons of random data).
+    Returns the sum of ``dy`` and of the entries of ``x`` it read, for the finiteness checks of
+    both (one accumulator per output column, as in :func:`_pool_forward_2x2`); ``dy`` (as
+    floats) is passed for that sum only."""
+    N, C, Ho, Wo = dy_bits.shape
+    zero = dy_bits.dtype.type(0)
+    acc = np.zeros(Wo, x.dtype)
+    if sh == sw == 2:  # the common case: constant strides, vectorized
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, 2 * i], x[n, c, 2 * i + 1]
+                    d0, d1 = dx_bits[n, c, 2 * i], dx_bits[n, c, 2 * i + 1]
+                    g, gf = dy_bits[n, c, i], dy[n, c, i]
+                    for j in range(Wo):
+                        acc[j] += _route(r0, r1, g, d0, d1, j, 2 * j, mode, zero) + gf[j]
+    else:
+        for n in range(lo, hi):
+            for c in range(C):
+                for i in range(Ho):
+                    r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
+                    d0, d1 = dx_bits[n, c, i * sh], dx_bits[n, c, i * sh + 1]
+                    g, gf = dy_bits[n, c, i], dy[n, c, i]
+                    for j in range(Wo):
+                        acc[j] += _route(r0, r1, g, d0, d1, j, j * sw, mode, zero) + gf[j]
     total = 0.0
-    for n in range(lo, hi):
-        for c in range(C):
-            for i in range(Ho):
-                r0, r1 = x[n, c, i * sh], x[n, c, i * sh + 1]
-                d0, d1 = dx[n, c, i * sh], dx[n, c, i * sh + 1]
-                g = dy[n, c, i]
-                for j in range(Wo):
-                    w = j * sw
-                    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
-                    if mode == 0:
-                        m = max(max(a, b), max(cc, d))
-                    else:
-                        m = min(min(a, b), min(cc, d))
-                    ea = a == m
-                    eb = (b == m) & ~ea
-                    ec = (cc == m) & ~(ea | eb)
-                    ed = ~(ea | eb | ec)
-                    total += (a + b) + (cc + d)
-                    gj = g[j]
-                    d0[w] = gj if ea else zero
-                    d0[w + 1] = gj if eb else zero
-                    d1[w] = gj if ec else zero
-                    d1[w + 1] = gj if ed else zero
+    for j in range(Wo):
+        total += acc[j]
     return total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _route(r0, r1, g, d0, d1, j, w, mode, zero):
+    """One window of :func:`_pool_backward_2x2`: rows r0, r1 of x from column w, dy bits g[j],
+    into the dx bits d0, d1; returns the sum of the window's four entries."""
+    a, b, cc, d = r0[w], r0[w + 1], r1[w], r1[w + 1]
+    # (with selects instead of the builtin max/min LLVM vectorizes this loop, but it measured
+    # no faster: rows of 14-16 windows, DESIGN.md "Pooling")
+    if mode == 0:
+        top, left0, left1 = max(a, b) >= max(cc, d), a >= b, cc >= d
+    else:
+        top, left0, left1 = min(a, b) <= min(cc, d), a <= b, cc <= d
+    mtop = zero - g.dtype.type(top)  # all ones where true, else 0
+    m0 = zero - g.dtype.type(left0)
+    m1 = zero - g.dtype.type(left1)
+    gt = g[j] & mtop
+    gb = g[j] & ~mtop
+    d0[w] = gt & m0
+    d0[w + 1] = gt & ~m0
+    d1[w] = gb & m1
+    d1[w + 1] = gb & ~m1
+    return (a + b) + (cc + d)

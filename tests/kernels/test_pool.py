@@ -127,7 +127,7 @@ def test_the_2x2_fast_path_equals_the_general_kernel_and_the_reference(mode, dty
             assert np.array_equal(dx, general)
             assert np.array_equal(dx, pool2d_direct_backward(dy, x, 2, stride, mode))
             fast = np.zeros_like(x)
-            P._pool_backward_2x2(dy, x, fast, sh, sw, P._MODES[mode], 0, 2)
+            P._pool_backward_2x2(dy, P._bits(dy), x, P._bits(fast), sh, sw, P._MODES[mode], 0, 2)
             assert np.array_equal(fast, general)
 
 
@@ -168,3 +168,28 @@ def test_a_non_finite_entry_anywhere_raises_also_where_the_kernel_checks_it(bad,
     huge = np.full(shape, 1e308)
     assert np.all(pool2d(huge, 2) == 1e308)
     assert np.isfinite(pool2d_backward(dy, huge, 2)).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,k,stride,mode", [((2, 3, 8, 8), 2, 2, "max"), ((2, 3, 7, 9), 2, 2, "min"),
+                                                 ((2, 3, 9, 8), 2, 3, "max"), ((2, 3, 8, 8), 3, 2, "max"),
+                                                 ((2, 3, 8, 8), 2, 2, "avg")])
+def test_a_non_finite_dy_raises_also_where_the_kernel_checks_it(bad, dtype, shape, k, stride, mode):
+    """The 2x2 backward adds dy up inside its kernel (with x): a NaN or inf anywhere in dy must
+    raise, before x is blamed; huge finite dy and x, whose sum overflows, must not."""
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=shape).astype(dtype)
+    dy = rng.normal(size=pool2d(x, k, stride, mode).shape).astype(dtype)
+    for index in [(0, 0, 0, 0), (1, 2, dy.shape[2] - 1, dy.shape[3] - 1)]:
+        dyb = dy.copy()
+        dyb[index] = bad
+        with pytest.raises(ValueError, match="dy contains"):
+            pool2d_backward(dyb, x, k, stride, mode)
+        xb = x.copy()
+        xb[0, 0, 0, 0] = np.nan
+        with pytest.raises(ValueError, match="dy contains"):  # dy is checked first
+            pool2d_backward(dyb, xb, k, stride, mode)
+    big = np.finfo(dtype).max
+    dx = pool2d_backward(np.full_like(dy, big), np.full_like(x, big), k, stride, mode)
+    assert np.isfinite(dx).all()

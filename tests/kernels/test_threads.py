@@ -82,6 +82,22 @@ def test_pool_is_bit_identical_for_any_thread_count(many_parts, dtype, k, stride
     assert_all_identical(for_each_thread_count(compute))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(13, 3, 10, 8), (9, 2, 7, 17), (700, 1, 2, 2)])
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_2x2_stride_2_pool_is_bit_identical_for_any_thread_count(many_parts, dtype, shape, mode):
+    """The vectorized stride-2 kernels (tiled, with a rim, one window per map), and their sums
+    for the finiteness checks, in parts on 1..8 threads."""
+    rng = np.random.default_rng(sum(shape))
+    x = np.round(rng.normal(size=shape), 1).astype(dtype)  # some ties
+    dy = rng.normal(size=pool2d(x, 2).shape).astype(dtype)
+
+    def compute():
+        return [pool2d(x, 2, 2, mode), pool2d_backward(dy, x, 2, 2, mode)]
+    assert_all_identical(for_each_thread_count(compute))
+    assert len(threads.partition(shape[0], 1, float(x.size))) > 1  # really in parts
+
+
 CELLS = {"rnn": (rnn_params, rnn_forward, rnn_bptt), "lstm": (lstm_params, lstm_forward, lstm_bptt),
          "gru": (gru_params, gru_forward, gru_bptt)}
 
