@@ -4,14 +4,17 @@ Every contender computes the same parts (``nnbook.kernels.threads.partition``), 
 are bit-identical and only the time differs. Contenders are timed in interleaved rounds, each in
 a block of about 0.25 s followed by a 0.1 s pause (so no contender meets the previous one's
 threads), and the median and best per call are printed with the CPU time per call and the load
-average before and after. With ``taskset`` the same script shows the scaling from 1 to 2 cores:
+average before and after. On a machine with several cores the script then runs itself once
+more under ``taskset -c 0`` (one usable core, where the default is 1 thread), when ``taskset``
+exists: the scaling from one core to all of them, in one ``make bench``.
 
-    .venv/bin/python bench/bench_threads.py            (both cores)
-    taskset -c 0 .venv/bin/python bench/bench_threads.py   (one core: the default is 1 thread)
+    .venv/bin/python bench/bench_threads.py [ROUNDS]
 """
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import time
 
@@ -76,7 +79,11 @@ def main():
                         for c, t in times.items())
         print(f"{name}: {row}", flush=True)
     nnbook.set_num_threads(cores)
-    print("load average after", os.getloadavg())
+    print("load average after", os.getloadavg(), flush=True)
+    if cores > 1 and shutil.which("taskset") and not os.environ.get("NNBOOK_BENCH_ONE_CORE"):
+        print("the same on one core (taskset -c 0):", flush=True)
+        subprocess.run(["taskset", "-c", "0", sys.executable, __file__, str(ROUNDS)],
+                       env={**os.environ, "NNBOOK_BENCH_ONE_CORE": "1"}, check=True)
 
 
 if __name__ == "__main__":
