@@ -21,26 +21,38 @@ import os
 import threading
 import warnings
 
+from ..checks import check_positive
+
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
 
-_blas_lock = threading.Lock()  # guards the three below; held only while they change, never across a kernel
+_blas_lock = threading.Lock()  # guards the four below; held only while they change, never across a kernel
 _blas_users = 0                # kernels running now (any thread) that need SciPy's BLAS on one thread
 _blas_saved = None             # SciPy's BLAS thread counts before the first of them started
-_scipy_blas = None             # threadpoolctl controllers of SciPy's BLAS, found on first use
+_blas = None  # threadpoolctl controllers of the BLAS libraries: all, SciPy's, NumPy's; found once
 
 
-def _controllers():
-    global _scipy_blas
-    if _scipy_blas is None:
+def _blas_controllers(which: str = "all") -> list:
+    """Controllers of every loaded BLAS library (``"all"``), of SciPy's (``"scipy"``: what
+    ``np.dot`` inside Numba calls) or of NumPy's (``"numpy"``: ``@`` outside Numba); a subset that
+    matches no library file falls back to all of them. Found once, on first use."""
+    global _blas
+    if _blas is None:
         import scipy.linalg.cython_blas  # noqa: F401  (what Numba's np.dot calls; load it first)
         from threadpoolctl import ThreadpoolController
         with warnings.catch_warnings():  # e.g. about two OpenMP runtimes loaded; not ours to fix
             warnings.simplefilter("ignore")
-            libs = ThreadpoolController().select(user_api="blas").lib_controllers
-        _scipy_blas = [c for c in libs if "scipy.libs" in c.filepath or "scipy/" in c.filepath
-                       ] or list(libs)
-    return _scipy_blas
+            libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        _blas = {"all": libs,
+                 "scipy": [c for c in libs if "scipy.libs" in c.filepath
+                           or "scipy/" in c.filepath] or libs,
+                 "numpy": [c for c in libs if "numpy" in c.filepath] or libs}
+    return _blas[which]
+
+
+def _controllers() -> list:
+    """SciPy's BLAS, which the kernels set to one thread (:func:`single_threaded_blas`)."""
+    return _blas_controllers("scipy")
 
 
 @contextlib.contextmanager
@@ -106,12 +118,11 @@ def blas_threads(n: int = 1, library: str = "numpy"):
     ValueError
         If ``n`` is not an integer of at least 1 or ``library`` is not one of the two.
     """
-    from ..checks import check_positive
     check_positive(n, "n", integer=True)
     if library not in ("numpy", "all"):
         raise ValueError(f"library must be 'numpy' or 'all', got {library!r}")
     with _blas_lock:
-        libs = _all_blas() if library == "all" else _numpy_blas()
+        libs = _blas_controllers(library)
         old = [c.get_num_threads() for c in libs]
         for c, k in zip(libs, old):
             c.set_num_threads(min(k, int(n)))
@@ -121,28 +132,6 @@ def blas_threads(n: int = 1, library: str = "numpy"):
         with _blas_lock:
             for c, k in zip(libs, old):
                 c.set_num_threads(k)
-
-
-_blas_libs = None  # threadpoolctl controllers of every BLAS library, found on first use
-
-
-def _all_blas():
-    global _blas_libs
-    if _blas_libs is None:
-        try:
-            import scipy.linalg.cython_blas  # noqa: F401  (so that SciPy's OpenBLAS is found too)
-            from threadpoolctl import ThreadpoolController
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                _blas_libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-        except Exception:  # pragma: no cover  (no threadpoolctl: leave BLAS alone)
-            _blas_libs = []
-    return _blas_libs
-
-
-def _numpy_blas():
-    libs = _all_blas()
-    return [c for c in libs if "numpy" in c.filepath] or libs
 
 
 # ---------------------------------------------------------------------------------------------
