@@ -9,12 +9,17 @@ inside NumPy or Numba), before anything is computed or changed.
 * numbers: :func:`check_int` (no bools, no floats), :func:`check_seed`, :func:`check_real`,
   :func:`check_positive`, :func:`int_pair`; arrays: :func:`as_float_array` (float64 out),
   :func:`as_kernel_array` (float32 or float64 kept: only the conv/pool kernels),
-  :func:`check_finite`, :func:`check_unit_interval`.
+  :func:`check_finite`, :func:`check_unit_interval`;
+* named parameter arrays (the dicts every model and optimizer trades): :func:`check_keys`,
+  :func:`check_param_arrays`.
 
 The dtype rule: the conv/pool kernels keep float32 (float32 in, float32 out); everything else
 computes in and returns float64.
 """
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -48,15 +53,7 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
         If ``x`` is not numeric, has a disallowed number of dimensions, is empty, or contains
         NaN or infinity.
     """
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    arr = _float64(x, name)
     if ndim is not None and arr.ndim not in ndim:
         allowed = " or ".join(str(d) for d in ndim)
         raise ValueError(f"{name} must have {allowed} dimension(s), got shape {arr.shape}")
@@ -66,6 +63,92 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
         bad = "NaN" if np.any(np.isnan(arr)) else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
     return arr
+
+
+def _float64(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array if it is numeric and real (no pass over the values)."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be real, got complex dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def check_keys(params, keys: Iterable[str], name: str = "params") -> None:
+    """Check that ``params`` is a dict (any mapping) with exactly the keys ``keys``.
+
+    The one rule for the named parameter arrays of every model (``MLP``, ``Sequential``, the
+    recurrent cells, the attention models, ``TransformerLM``): a missing key and an unexpected
+    one (a typo) are both errors, named in the message.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``params`` is not a mapping.
+    ValueError
+        If a key is missing or unexpected.
+    """
+    keys = list(keys)
+    if not isinstance(params, Mapping):
+        raise ArgumentTypeError(f"{name} must be a dict of arrays with the keys {keys}, got "
+                                f"{type(params).__name__}")
+    if params.keys() == set(keys):
+        return
+    missing = [k for k in keys if k not in params]
+    extra = [k for k in params if k not in keys]
+    found = [f"lacks the key(s) {missing}"] if missing else []
+    found += [f"has unexpected key(s) {extra}"] if extra else []
+    raise ValueError(f"{name} " + " and ".join(found) + f"; expected exactly {keys}")
+
+
+def check_param_arrays(params, shapes: Mapping[str, tuple[int, ...]], name: str = "params", *,
+                       allow_empty: bool = False) -> dict[str, np.ndarray]:
+    """Check named parameter arrays against their shapes; return them as float64 arrays.
+
+    Parameters
+    ----------
+    params : dict of array_like
+        The parameters, ``{key: array}``.
+    shapes : dict of tuple of int
+        The keys ``params`` must have exactly (:func:`check_keys`) and each array's shape.
+    name : str
+        The argument name used in error messages (``params['W1'] has shape ...``).
+    allow_empty : bool
+        Whether zero-size arrays are acceptable (a layer without weights).
+
+    Returns
+    -------
+    dict of ndarray
+        ``{key: float64 array}`` in the order of ``shapes``; float64 arrays are the caller's own
+        (no copy), so an optimizer that updates them in place trains the model.
+
+    Raises
+    ------
+    ValueError
+        Naming the key: missing or unexpected keys, a wrong shape, a non-numeric or complex
+        array, an empty one, NaN or infinity.
+    """
+    check_keys(params, shapes, name)
+    out = {}
+    total = 0.0  # finite only if every entry is (an overflowing sum falls through to the exact check)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for key, shape in shapes.items():
+            v, label = params[key], f"{name}[{key!r}]"
+            a = v if type(v) is np.ndarray and v.dtype == np.float64 else _float64(v, label)
+            if a.shape != tuple(shape):
+                raise ValueError(f"{label} has shape {a.shape}, expected {tuple(shape)}")
+            if a.size == 0 and not allow_empty:
+                raise ValueError(f"{label} is empty (shape {a.shape})")
+            total += float(a.sum())
+            out[key] = a
+    if not math.isfinite(total):
+        for key, a in out.items():
+            check_finite(a, f"{name}[{key!r}]")
+    return out
 
 
 def as_real_array(x, name: str) -> np.ndarray:

@@ -72,3 +72,94 @@ def test_arrays_name_the_argument():
             as_float_array(bad, "X")
     with pytest.raises(ValueError, match="stride must be at most"):
         int_pair(2 ** 63, "stride", minimum=1)
+
+
+# ---------------------------------------------------------------- named parameter arrays
+from nnbook.checks import check_keys, check_param_arrays  # noqa: E402
+
+SHAPES = {"W": (2, 3), "b": (3,)}
+
+
+@FEW
+@given(st.sets(st.sampled_from(["W", "b", "w", "B", "W1"]), max_size=4))
+def test_keys_must_match_exactly_and_the_message_names_the_odd_ones(keys):
+    params = {k: np.zeros(SHAPES.get(k, (1,))) for k in keys}
+    if keys == {"W", "b"}:
+        check_keys(params, SHAPES)
+        return
+    with pytest.raises(ValueError) as err:
+        check_keys(params, SHAPES)
+    for k in {"W", "b"} - keys:
+        assert "lacks" in str(err.value) and repr(k) in str(err.value)
+    for k in keys - {"W", "b"}:
+        assert "unexpected" in str(err.value) and repr(k) in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [None, [np.zeros((2, 3))], "W", np.zeros(3)])
+def test_params_that_are_not_a_dict_are_a_type_error(bad):
+    with pytest.raises(ArgumentTypeError, match="params must be a dict"):
+        check_keys(bad, SHAPES)
+
+
+def test_param_arrays_are_float64_views_and_every_fault_is_named():
+    W, b = np.ones((2, 3)), np.zeros(3)
+    out = check_param_arrays({"b": b, "W": W}, SHAPES)
+    assert list(out) == ["W", "b"] and out["W"] is W and out["b"] is b   # no copy: trainable
+    assert check_param_arrays({"W": W.astype(np.float32), "b": [0, 0, 0]}, SHAPES)["b"].dtype \
+        == np.float64
+    for bad, msg in [({"W": np.ones((3, 2)), "b": b}, r"params\['W'\] has shape \(3, 2\), "
+                      r"expected \(2, 3\)"),
+                     ({"W": W, "b": np.array([0, np.nan, 0])}, r"params\['b'\] contains NaN"),
+                     ({"W": np.full((2, 3), np.inf), "b": b}, r"params\['W'\] contains inf"),
+                     ({"W": W, "b": ["a", "b", "c"]}, r"params\['b'\] must be numeric"),
+                     ({"W": W + 1j, "b": b}, r"params\['W'\] must be real")]:
+        with pytest.raises(ValueError, match=msg):
+            check_param_arrays(bad, SHAPES)
+    # finite entries whose sum overflows are fine
+    big = {"W": np.full((2, 3), 1e308), "b": b}
+    assert check_param_arrays(big, SHAPES)["W"] is big["W"]
+
+
+def _models():
+    """Every model of the package that takes named parameter arrays, with valid params and a
+    call that uses them."""
+    from nnbook import (MLP, SelfAttentionModel, Sequential, TransformerLM, gru_bptt, gru_params,
+                        lstm_bptt, lstm_params, rnn_bptt, rnn_params, transformer_block)
+    from nnbook.nn.layers import Dense
+    from nnbook.nn.transformer import block_params
+    X3, Y3 = np.ones((4, 2)), np.ones((4, 1))
+    mlp = MLP.random([2, 3, 1], ["tanh", "identity"], seed=0)
+    seq = Sequential([Dense(2, 3)], input_shape=(2,))
+    sam = SelfAttentionModel(n_tokens=5, T=4, d_model=4, d_head=2)
+    lm = TransformerLM(n_tokens=5, T=4, d_model=4, n_heads=2, n_layers=1, d_ff=8)
+    tok = np.array([[1, 2, 3, 4]])
+    Xb = np.ones((3, 4))
+    return [
+        ("MLP", mlp.params, lambda p: mlp.loss_and_grads(p, np.ones((2, 2)), np.ones((2, 1)))),
+        ("Sequential", seq.init(0), lambda p: seq.forward(p, np.ones((2, 2)))),
+        ("rnn_bptt", rnn_params(2, 3, 1), lambda p: rnn_bptt(p, X3, Y3)),
+        ("lstm_bptt", lstm_params(2, 3, 1), lambda p: lstm_bptt(p, X3, Y3)),
+        ("gru_bptt", gru_params(2, 3, 1), lambda p: gru_bptt(p, X3, Y3)),
+        ("SelfAttentionModel", sam.init(0), lambda p: sam.forward(p, tok)),
+        ("TransformerLM", lm.init(0), lambda p: lm.forward(p, tok)),
+        ("transformer_block", block_params(4, 8, seed=0),
+         lambda p: transformer_block(Xb, p, 2)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_every_model_applies_the_one_rule_for_named_parameters(case):
+    name, params, call = _models()[case]
+    call(params)
+    first = next(iter(params))
+    faults = [({**params, "typo": np.zeros(1)}, r"unexpected key\(s\) \['typo'\]"),
+              ({k: v for k, v in params.items() if k != first}, rf"lacks the key\(s\) \['{first}'\]"),
+              (list(params.values()), "params must be a dict"),
+              ({**params, first: np.full(np.shape(params[first]), np.nan)},
+               rf"params\['{first}'\] contains NaN"),
+              ({**params, first: np.zeros(np.shape(params[first]) + (2,))},
+               rf"params\['{first}'\] (has shape|must have 2 dim)")]
+    for bad, msg in faults:
+        with pytest.raises(ValueError, match=msg):
+            call(bad)
+    call(params)    # a valid call after every failing one still works

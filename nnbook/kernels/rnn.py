@@ -45,8 +45,8 @@ from typing import Mapping
 import numpy as np
 from numba import njit
 
-from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_name, check_real,
-                      check_seed)
+from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_keys, check_name,
+                      check_real, check_seed)
 from . import threads
 from .threads import single_threaded_blas, split_batch
 
@@ -134,18 +134,7 @@ def check_params(params, shapes: Mapping[str, tuple[str, ...]], cell: str) -> di
     (dict, dict)
         The arrays (float64, C-contiguous) and the sizes ``{"Dx": ..., "Dh": ..., "Dy": ...}``.
     """
-    if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a dict of arrays with keys {list(shapes)}, "
-                         f"got {type(params).__name__}")
-    if params.keys() != shapes.keys():
-        missing = [k for k in shapes if k not in params]
-        extra = [k for k in params if k not in shapes]
-        msg = []
-        if missing:
-            msg.append(f"lacks the key(s) {missing}")
-        if extra:
-            msg.append(f"has unexpected key(s) {extra}")
-        raise ValueError(f"{cell} params " + " and ".join(msg) + f"; expected exactly {list(shapes)}")
+    check_keys(params, shapes, f"{cell} params")
     out = {}
     sizes: dict[str, int] = {}
     total = 0.0  # sum of the x.x of every array: finite only if every array is (see _finite)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_positive,
-                      check_seed)
+from ..checks import check_bool, check_param_arrays, check_positive, check_seed
 from .attention import multi_head_attention, multi_head_attention_backward, positional_encoding
 from .layers import softmax_cross_entropy
 from .tokens import check_tokens, token_accuracy
@@ -70,21 +69,7 @@ class SelfAttentionModel:
         D, k, V = self.d_model, self.d_head * self.n_heads, self.n_tokens
         shapes = {"emb": (V, D), "Wq": (D, k), "Wk": (D, k), "Wv": (D, k), "Wo": (k, V),
                   "bo": (V,)}
-        if not isinstance(params, dict):
-            raise ArgumentTypeError(f"params must be the dict returned by init(), got "
-                                    f"{type(params).__name__}")
-        if params.keys() != shapes.keys():
-            missing = [n for n in shapes if n not in params]
-            extra = [n for n in params if n not in shapes]
-            raise ValueError(f"params must have exactly the keys {list(shapes)}; missing "
-                             f"{missing}, extra {extra}")
-        out = {}
-        for name, shape in shapes.items():
-            a = as_float_array(params[name], f"params[{name!r}]")
-            if a.shape != shape:
-                raise ValueError(f"params[{name!r}] has shape {a.shape}; this model needs {shape}")
-            out[name] = a
-        return out
+        return check_param_arrays(params, shapes)
 
     def _tokens(self, X) -> np.ndarray:
         return check_tokens(X, self.T, self.n_tokens)

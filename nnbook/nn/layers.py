@@ -33,7 +33,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..checks import ArgumentTypeError, as_float_array, check_bool, check_int, check_positive
+from ..checks import (ArgumentTypeError, as_float_array, check_bool, check_int, check_param_arrays,
+                      check_positive)
 from .activations import log_softmax, softmax
 
 __all__ = ["Layer", "Conv2D", "ReLU", "Pool2D", "Flatten", "GlobalAvgPool", "Dense", "Dropout",
@@ -526,27 +527,7 @@ class Sequential:
     def _check(self, params, X) -> tuple[dict, np.ndarray]:
         """Checked parameters and input, both float64 (float32 ones are converted: the model
         computes in float64, the package's rule outside the conv/pool kernels)."""
-        if not isinstance(params, dict):
-            raise ArgumentTypeError(f"params must be the dict returned by init(), got "
-                                    f"{type(params).__name__}")
-        expected = set(self._keys)
-        if set(params) != expected:
-            missing, extra = sorted(expected - set(params)), sorted(set(params) - expected)
-            raise ValueError(f"params do not fit this model: missing {missing}, extra {extra}")
-        checked = {}
-        for k, v in params.items():
-            a = v if (type(v) is np.ndarray and v.dtype == np.float64) else as_float_array(
-                v, f"params[{k!r}]", allow_empty=True)
-            if a.shape != self._param_shapes[k]:
-                raise ValueError(f"params[{k!r}] has shape {a.shape}; this model needs "
-                                 f"{self._param_shapes[k]}")
-            checked[k] = a
-        total = sum(float(a.sum()) for a in checked.values())  # finite only if every entry is
-        if not np.isfinite(total):
-            for k, a in checked.items():
-                if not np.all(np.isfinite(a)):
-                    raise ValueError(f"params[{k!r}] contains NaN or inf; every value must be "
-                                     "finite")
+        checked = check_param_arrays(params, self._param_shapes, allow_empty=True)
         X = as_float_array(X, "X")
         if self.input_shape is not None and X.shape[1:] != self.input_shape:
             raise ValueError(f"X must have shape (N, {', '.join(map(str, self.input_shape))}), got {X.shape}")

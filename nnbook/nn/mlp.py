@@ -19,7 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..checks import as_float_array, check_name, check_positive, check_seed
+from ..checks import (as_float_array, check_keys, check_name, check_param_arrays, check_positive,
+                      check_seed)
 from .activations import ACTIVATIONS, activation, derivative
 from .losses import LOSSES, check_pairing, loss_from_activations, output_delta
 
@@ -171,20 +172,13 @@ class MLP:
 
     def _with_params(self, params) -> "MLP":
         """This network if ``params`` are its own arrays, else a twin that uses ``params`` (no copy)."""
-        if not isinstance(params, dict):
-            raise ValueError(f"params must be a dict like MLP.params, got {type(params).__name__}")
         own = self.params
-        if params.keys() != own.keys():
-            raise ValueError(f"params must have the keys {sorted(own)}, got {sorted(params)}")
+        check_keys(params, own)
         if all(params[k] is v for k, v in own.items()):
             return self
-        for k, v in own.items():
-            if np.shape(params[k]) != v.shape:
-                raise ValueError(f"params[{k!r}] has shape {np.shape(params[k])}, the network's "
-                                 f"has {v.shape}")
+        p = check_param_arrays(params, {k: v.shape for k, v in own.items()})
         twin = object.__new__(MLP)
-        twin.weights = [(as_float_array(params[f"W{l}"], f"W{l}"), as_float_array(params[f"b{l}"], f"b{l}"))
-                        for l in range(1, len(self.weights) + 1)]
+        twin.weights = [(p[f"W{l}"], p[f"b{l}"]) for l in range(1, len(self.weights) + 1)]
         twin.activations, twin.deltas = self.activations, None
         return twin
 

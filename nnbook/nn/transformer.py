@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf
 
-from ..checks import as_float_array, check_name, check_positive
+from ..checks import as_float_array, check_keys, check_name, check_param_arrays, check_positive
 from ..kernels.threads import blas_threads
 from .activations import derivative, gelu, relu, softmax
 from .attention import (causal_mask, multi_head_attention, multi_head_attention_backward,
@@ -173,24 +173,14 @@ def _check_block(X, params, n_heads, activation, norm):
     X = as_float_array(X, "X")
     if X.ndim < 2:
         raise ValueError(f"X must have shape (..., T, D), got {X.shape}")
-    if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
-    missing = [k for k in BLOCK_KEYS if k not in params]
-    if missing:
-        raise ValueError(f"params lacks the block parameter(s) {missing}")
+    check_keys(params, BLOCK_KEYS)
     D = X.shape[-1]
     H = check_positive(n_heads, "n_heads", integer=True)
     if D % H:
         raise ValueError(f"the width D={D} does not split into n_heads={H} equal heads")
     W1 = np.asarray(params["W1"])
     D_ff = W1.shape[1] if W1.ndim == 2 else -1
-    p = {}
-    for k, shape in block_shapes(D, max(D_ff, 1)).items():
-        a = np.asarray(params[k])
-        if a.shape != shape:
-            raise ValueError(f"parameter {k!r} has shape {a.shape}, expected {shape} for "
-                             f"X of width D={D}")
-        p[k] = as_float_array(a, k)
+    p = check_param_arrays(params, block_shapes(D, max(D_ff, 1)))
     act = check_name(activation, _ACTS, "activation")
     norm = check_name(norm, _NORMS, "norm")
     return X, p, int(H), act, norm
@@ -430,22 +420,8 @@ class TransformerLM:
         """Number of adaptive parameters :math:`|\\mathbf w|`."""
         return int(sum(int(np.prod(s)) for s in self.shapes().values()))
 
-    def _check_params(self, params):
-        if not isinstance(params, Mapping):
-            raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
-        shapes = self.shapes()
-        missing = sorted(set(shapes) - set(params))
-        if missing:
-            raise ValueError(f"params lacks {missing[:4]}{'...' if len(missing) > 4 else ''}")
-        total = 0.0
-        for k, s in shapes.items():
-            a = params[k]
-            if np.shape(a) != s:
-                raise ValueError(f"parameter {k!r} has shape {np.shape(a)}, expected {s}")
-            total += float(np.sum(a))
-        if not np.isfinite(total):
-            for k in shapes:
-                as_float_array(params[k], k)   # names the array holding NaN or inf
+    def _check_params(self, params) -> dict[str, np.ndarray]:
+        return check_param_arrays(params, self.shapes())
 
     def _check_tokens(self, X, name="X", allow_1d=False):
         X = np.asarray(X)
@@ -495,30 +471,30 @@ class TransformerLM:
         -------
         ndarray, shape (B, T', n_tokens)
         """
-        self._check_params(params)
+        params = self._check_params(params)
         X = self._check_tokens(X)
         with blas_threads(1):
             return self._forward(params, X)[0]
 
     def attention_maps(self, params: Mapping[str, np.ndarray], X: ArrayLike) -> np.ndarray:
         """Every head's causal attention weights, shape (n_layers, B, n_heads, T', T')."""
-        self._check_params(params)
+        params = self._check_params(params)
         X = self._check_tokens(X)
         with blas_threads(1):
             return np.stack(self._forward(params, X)[1]["A"])
 
-    def _check_pair(self, params, X, Y) -> tuple[np.ndarray, np.ndarray]:
+    def _check_pair(self, params, X, Y) -> tuple[dict, np.ndarray, np.ndarray]:
         """Checked parameters, and inputs ``X`` and targets ``Y`` of the same shape."""
-        self._check_params(params)
+        params = self._check_params(params)
         X = self._check_tokens(X)
         Y = self._check_tokens(Y, "Y")
         if Y.shape != X.shape:
             raise ValueError(f"Y has shape {Y.shape}, X has shape {X.shape}; they must agree")
-        return X, Y
+        return params, X, Y
 
     def loss(self, params: Mapping[str, np.ndarray], X: ArrayLike, Y: ArrayLike) -> float:
         """Mean cross-entropy of the next-token predictions, in nats per token."""
-        X, Y = self._check_pair(params, X, Y)
+        params, X, Y = self._check_pair(params, X, Y)
         with blas_threads(1):
             logits = self._forward(params, X)[0]
         return softmax_cross_entropy(logits.reshape(-1, self.n_tokens), Y.ravel())[0]
@@ -532,7 +508,7 @@ class TransformerLM:
         (the text is its own label). ``rng`` is accepted for :func:`nnbook.train.fit.fit` and unused
         (no dropout). The signature is that of ``fit``'s ``loss_and_grads``.
         """
-        X, Y = self._check_pair(params, X, Y)
+        params, X, Y = self._check_pair(params, X, Y)
         with blas_threads(1):
             return self._loss_and_grads(params, X, Y)
 
@@ -557,7 +533,7 @@ class TransformerLM:
         r"""The distribution of the next token after ``context`` (1-D, at most T tokens):
         :math:`\mathrm{softmax}(\mathbf a/\mathcal T)` of the last position's logits."""
         check_positive(temperature, "temperature")
-        self._check_params(params)
+        params = self._check_params(params)
         ctx = self._check_tokens(np.asarray(context)[None, :] if np.ndim(context) == 1 else context,
                                  "context")
         with blas_threads(1):
@@ -586,7 +562,7 @@ class TransformerLM:
         ndarray of int, shape (T0 + n,)
             The prompt followed by the new tokens.
         """
-        self._check_params(params)
+        params = self._check_params(params)
         prompt = self._check_tokens(prompt, "prompt", allow_1d=True)
         if prompt.ndim != 1:
             raise ValueError(f"prompt must be one sequence of token ids, got shape {prompt.shape}")

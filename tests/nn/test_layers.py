@@ -95,6 +95,13 @@ def test_batchnorm_normalizes_per_channel_over_n_h_w():
     assert np.allclose(y_eval.var(axis=(0, 2, 3)), v / (v * m / (m - 1) + 1e-5), rtol=1e-6)  # unbiased running var
 
 
+def _identity_at_inference_and_needs_rng_in_training(d, x):
+    y_inf, _ = d.forward({}, x, False, None)
+    assert y_inf is x
+    with pytest.raises(ValueError, match="rng"):
+        d.forward({}, x, True, None)
+
+
 def test_dropout_scaling_and_inference():
     x = np.ones((200, 500))
     d = Dropout(0.3)
@@ -103,10 +110,7 @@ def test_dropout_scaling_and_inference():
     assert abs(kept.mean() - 0.7) < 0.01
     assert np.allclose(y[kept], 1 / 0.7)
     assert abs(y.mean() - 1.0) < 0.01
-    y_inf, _ = d.forward({}, x, False, None)
-    assert y_inf is x
-    with pytest.raises(ValueError, match="rng"):
-        d.forward({}, x, True, None)
+    _identity_at_inference_and_needs_rng_in_training(d, x)
     for bad in (1.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="dropout probability|non-negative"):
             Dropout(bad)
@@ -130,10 +134,7 @@ def test_dropout2d_zeroes_whole_maps_and_keeps_the_mean():
     assert abs(kept.mean() - 0.7) < 0.01
     assert np.allclose(per_map[kept], 1 / 0.7)
     assert abs(y.mean() - 1.0) < 0.02
-    y_inf, _ = d.forward({}, x, False, None)
-    assert y_inf is x
-    with pytest.raises(ValueError, match="rng"):
-        d.forward({}, x, True, None)
+    _identity_at_inference_and_needs_rng_in_training(d, x)
     with pytest.raises(ValueError, match="feature maps"):
         d.forward({}, np.ones((3, 4)), True, np.random.default_rng(0))
     with pytest.raises(ValueError, match="dropout probability"):
@@ -211,7 +212,7 @@ def test_bad_input_raises_value_error():
         model.forward(params, np.zeros((2, 2, 6, 6)))
     with pytest.raises(ValueError, match="NaN"):
         model.forward(params, np.full((2, 1, 6, 6), np.nan))
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(ValueError, match=r"lacks the key\(s\) \['conv1.b'\]"):
         model.forward({k: v for k, v in params.items() if k != "conv1.b"}, X)
     with pytest.raises(ValueError, match="Layer"):
         Sequential([Conv2D(1, 2, 3), "relu"])

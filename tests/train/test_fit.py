@@ -57,18 +57,6 @@ def test_early_stopping_mode_max_and_bad_rules():
         log.best("nope")
 
 
-def test_evaluate_must_keep_its_keys_and_fails_at_once():
-    calls = []
-
-    def evaluate(p):
-        calls.append(1)
-        return {"a": 1.0} if len(calls) == 1 else {"b": 1.0}
-    with pytest.raises(ValueError, match="same keys"):
-        fit(_quadratic(np.ones(1)), {"w": np.zeros(1)}, SGD(0.1), (np.zeros(2),), 50,
-            evaluate=evaluate)
-    assert len(calls) == 2  # after the first epoch, not after all fifty
-
-
 def test_decay_per_epoch_applies_each_batch_its_share():
     """Two batches of a 4-example set: each step decays by half of lambda * w."""
     lam, lr = 0.3, 0.1
