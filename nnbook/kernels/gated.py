@@ -2,29 +2,32 @@ r"""Gated recurrent cells: the LSTM and the GRU, forward and backward (BPTT), on
 
 **LSTM** (Hochreiter & Schmidhuber, 1997, with the forget gate of Gers, Schmidhuber & Cummins,
 2000). Gate blocks are stacked in PyTorch's order *i, f, g, o* (input gate, forget gate, candidate,
-output gate); :math:`\sigma` is the logistic sigmoid, :math:`\odot` the elementwise product:
+output gate; the book's chapter 11 writes the output gate :math:`\mathbf q`); :math:`\sigma` is the
+logistic sigmoid, :math:`\odot` the elementwise product:
 
 .. math::
 
-    \mathbf z^{(t)} &= W_x\mathbf x^{(t)} + W_h\mathbf h^{(t-1)} + \mathbf b
-    = [\mathbf z_i; \mathbf z_f; \mathbf z_g; \mathbf z_o],\\
-    \mathbf i &= \sigma(\mathbf z_i),\ \mathbf f = \sigma(\mathbf z_f),\
-    \mathbf g = \tanh(\mathbf z_g),\ \mathbf q = \sigma(\mathbf z_o),\\
+    \mathbf a^{(t)} &= W_x\mathbf x^{(t)} + W_h\mathbf h^{(t-1)} + \mathbf b
+    = [\mathbf a_i; \mathbf a_f; \mathbf a_g; \mathbf a_q],\\
+    \mathbf i &= \sigma(\mathbf a_i),\ \mathbf f = \sigma(\mathbf a_f),\
+    \mathbf g = \tanh(\mathbf a_g),\ \mathbf q = \sigma(\mathbf a_q),\\
     \mathbf c^{(t)} &= \mathbf f\odot\mathbf c^{(t-1)} + \mathbf i\odot\mathbf g,\qquad
     \mathbf h^{(t)} = \mathbf q\odot\tanh(\mathbf c^{(t)}).
 
 Parameters: ``{"Wx": (4Dh, Dx), "Wh": (4Dh, Dh), "b": (4Dh,), "Why": (Dy, Dh), "by": (Dy,)}``
 (PyTorch's two biases ``bias_ih + bias_hh`` are one ``b`` here).
 
-**GRU** (Cho et al., 2014), exactly ``torch.nn.GRU``'s equations, gate blocks *r, z, n*:
+**GRU** (Cho et al., 2014), exactly ``torch.nn.GRU``'s equations, gate blocks *r, z, n* (PyTorch's
+names; the book writes the update gate :math:`\mathbf u`, as here, since :math:`\mathbf z` is a
+unit's output there):
 
 .. math::
 
     \mathbf r &= \sigma(W_{xr}\mathbf x + \mathbf b_{xr} + W_{hr}\mathbf h^{(t-1)} + \mathbf b_{hr}),\qquad
-    \mathbf z = \sigma(W_{xz}\mathbf x + \mathbf b_{xz} + W_{hz}\mathbf h^{(t-1)} + \mathbf b_{hz}),\\
+    \mathbf u = \sigma(W_{xu}\mathbf x + \mathbf b_{xu} + W_{hu}\mathbf h^{(t-1)} + \mathbf b_{hu}),\\
     \mathbf n &= \tanh\big(W_{xn}\mathbf x + \mathbf b_{xn}
     + \mathbf r\odot(W_{hn}\mathbf h^{(t-1)} + \mathbf b_{hn})\big),\qquad
-    \mathbf h^{(t)} = (1-\mathbf z)\odot\mathbf n + \mathbf z\odot\mathbf h^{(t-1)}.
+    \mathbf h^{(t)} = (1-\mathbf u)\odot\mathbf n + \mathbf u\odot\mathbf h^{(t-1)}.
 
 Parameters: ``{"Wx": (3Dh, Dx), "Wh": (3Dh, Dh), "bx": (3Dh,), "bh": (3Dh,), "Why": (Dy, Dh),
 "by": (Dy,)}``.
