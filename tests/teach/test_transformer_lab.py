@@ -3,6 +3,8 @@ baseline, head ablation, the loss by position and the spread of the predictions 
 baselines, CharLSTM and head_patterns are tested in tests/nn/test_transformer.py)."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnbook.nn.activations import log_softmax
 from nnbook.nn.transformer import TransformerLM
@@ -93,3 +95,12 @@ def test_prediction_spread_bits():
     assert np.isclose(lab.prediction_spread_bits(two), 0.5)
     rng = np.random.default_rng(3)
     assert lab.prediction_spread_bits(rng.normal(size=(6, 4))) > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 9), st.integers(0, 2**31 - 1))
+def test_generated_spread_is_nonnegative_and_uniform_rows_sum_to_one(B, T, seed):
+    logits = np.random.default_rng(seed).normal(size=(B, T, 4))
+    assert lab.prediction_spread_bits(logits) >= -1e-12
+    A = lab.uniform_attention(B, T)[0, :, 0]
+    assert np.allclose(A.sum(axis=-1), 1) and np.allclose(np.triu(A, 1), 0)
