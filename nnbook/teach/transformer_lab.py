@@ -13,7 +13,11 @@ and measurements of what attention heads and temperatures do.
 * :class:`CharLSTM`: the chapter-11 LSTM (:func:`nnbook.kernels.gated.lstm_bptt`) as a next-character
   model with the same ``loss_and_grads`` signature as :class:`nnbook.nn.transformer.TransformerLM`.
 * :func:`head_patterns`: how much attention each head puts on the previous character, on itself,
-  on the start of the current word and on the first position.
+  on the start of the current word and on the first position; :func:`uniform_attention`, the
+  maps of a head that spreads its weight evenly over the prefix, to compare them with.
+* :func:`ablate_heads`: validation bits per character with chosen heads removed;
+  :func:`bits_by_position`: the loss at each position of the window;
+  :func:`prediction_spread_bits`: how much the predictions differ between positions.
 * :func:`entropy_bits`: the entropy of :math:`\mathrm{softmax}(\mathbf a/\mathcal T)`.
 """
 from __future__ import annotations
@@ -25,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks import as_float_array, check_positive
+from ..checks import as_float_array, check_int, check_positive
 from ..nn.activations import log_softmax, softmax
 from ..kernels.gated import lstm_bptt, lstm_forward, lstm_params
 
 __all__ = ["VOCAB", "book_corpus", "frozen_corpus", "FROZEN_CORPUS", "clean_markdown", "encode", "decode", "split_blocks", "windows",
            "unigram_bits", "bigram_bits", "tune_bigram_k", "CharLSTM", "head_patterns",
+           "uniform_attention", "ablate_heads", "bits_by_position", "prediction_spread_bits",
            "entropy_bits", "bits"]
 
 #: The fixed character vocabulary: newline and the 95 printable ASCII characters.
@@ -267,12 +272,16 @@ class CharLSTM:
         n = np.asarray(X).size
         return E / n, {k: v / n for k, v in g.items()}
 
+    def forward(self, params, X) -> np.ndarray:
+        """Logits of the next character at every position, shape (B, T, n_tokens)."""
+        y = lstm_forward(params, self._onehot(X), output="softmax")["o"]   # (T, B, V) logits
+        return np.transpose(y, (1, 0, 2))
+
     def loss(self, params, X, Y) -> float:
         """Mean cross-entropy in nats per character (forward only)."""
-        y = lstm_forward(params, self._onehot(X), output="softmax")["o"]   # (T, B, V) logits
-        lp = log_softmax(y)
-        Yt = np.asarray(Y).T
-        return float(-np.take_along_axis(lp, Yt[..., None], axis=-1).mean())
+        lp = log_softmax(self.forward(params, X))
+        Y = np.asarray(Y)
+        return float(-np.take_along_axis(lp, Y[..., None], axis=-1).mean())
 
 
 def head_patterns(A, ids) -> dict[str, np.ndarray]:
@@ -290,9 +299,17 @@ def head_patterns(A, ids) -> dict[str, np.ndarray]:
     dict of str -> ndarray, shape (n_layers, n_heads)
         ``"previous"``: mean weight on the character just before the query (queries t >= 1);
         ``"self"``: on the query's own position; ``"word_start"``: on the first character of the
-        query's current word (queries not at a word start themselves and with t >= 1);
-        ``"first"``: on position 0 (queries t >= 1); ``"distance"``: the mean distance looked back,
-        :math:`\\sum_m a_{tm}(t - m)`.
+        query's current word, over the queries whose word started at least two characters
+        before them (for the second letter of a word the word start *is* the previous
+        character, which ``"previous"`` already measures); ``"first"``: on position 0 (queries
+        t >= 1); ``"distance"``: the mean distance looked back, :math:`\\sum_m a_{tm}(t - m)`.
+
+    Notes
+    -----
+    Each number means something only next to what a head without any preference would give:
+    :func:`uniform_attention` gives the maps of a head that spreads its weight evenly over the
+    prefix, and ``head_patterns(uniform_attention(B, T), ids)`` its values on the same queries
+    (e.g. about 0.06 on the previous character for T = 64).
     """
     A = as_float_array(A, "A", ndim=(5,))
     ids = np.asarray(ids)
@@ -309,11 +326,106 @@ def head_patterns(A, ids) -> dict[str, np.ndarray]:
     out["self"] = A[..., t, t].mean(axis=(1, 3))
     out["first"] = A[..., t[1:], 0].mean(axis=(1, 3))
     out["distance"] = np.einsum("lbhtm,tm->lbht", A, np.maximum(t[:, None] - t[None, :], 0)).mean(axis=(1, 3))
-    sel = (last_start < t[None, :]) & (t[None, :] >= 1)           # (B, T)
+    sel = last_start < t[None, :] - 1                             # word start before t - 1
     b_idx, q_idx = np.nonzero(sel)
     w = A[:, b_idx, :, q_idx, last_start[b_idx, q_idx]]            # (n_sel, L, H)
     out["word_start"] = w.mean(axis=0) if len(b_idx) else np.full((L, H), np.nan)
     return out
+
+
+def uniform_attention(B: int, T: int) -> np.ndarray:
+    """The attention maps of one head that spreads its weight evenly over the causal prefix.
+
+    Returns
+    -------
+    ndarray, shape (1, B, 1, T, T)
+        :math:`a_{tm} = 1/(t+1)` for :math:`m \\le t`, 0 above the diagonal: the input of
+        :func:`head_patterns` for the no-preference baseline.
+    """
+    B = check_int(B, "B", minimum=1)
+    T = check_int(T, "T", minimum=1)
+    A = np.tril(np.ones((T, T)))
+    A /= A.sum(axis=1, keepdims=True)
+    return np.broadcast_to(A, (1, B, 1, T, T))
+
+
+def ablate_heads(model, params, X, Y, heads=()) -> float:
+    r"""Bits per character of a :class:`~nnbook.nn.transformer.TransformerLM` with heads removed.
+
+    Head ``h`` of block ``l`` writes to the residual stream only through its rows
+    ``h*d_k:(h+1)*d_k`` of the output projection :math:`W^{(o)}` (``params[f"l{l}.Wo"]``);
+    setting them to zero removes exactly that head's contribution (the bias :math:`\mathbf b_o`
+    stays). ``params`` is not changed.
+
+    Parameters
+    ----------
+    model : TransformerLM
+    params : dict of str -> ndarray
+        The model's parameters.
+    X, Y : array_like of int, shape (B, T')
+        Inputs and targets.
+    heads : iterable of (int, int)
+        (block, head) pairs, counted from 0, to remove; empty: the intact model.
+
+    Returns
+    -------
+    float
+        Mean cross-entropy in bits per character.
+    """
+    dk = model.D // model.n_heads
+    p = dict(params)
+    for pair in heads:
+        if len(pair) != 2:
+            raise ValueError(f"heads must hold (block, head) pairs, got {pair!r}")
+        l = check_int(pair[0], "block", minimum=0, maximum=model.n_layers - 1)
+        h = check_int(pair[1], "head", minimum=0, maximum=model.n_heads - 1)
+        key = f"l{l}.Wo"
+        if p[key] is params[key]:
+            p[key] = np.array(params[key], dtype=float)
+        p[key][h * dk:(h + 1) * dk] = 0.0
+    return bits(model.loss(p, X, Y))
+
+
+def bits_by_position(logits, Y) -> np.ndarray:
+    """Cross-entropy in bits at each position of the window, averaged over the windows.
+
+    Parameters
+    ----------
+    logits : array_like, shape (B, T, V)
+    Y : array_like of int, shape (B, T)
+        The targets.
+
+    Returns
+    -------
+    ndarray, shape (T,)
+        Entry t: the mean of :math:`-\\log_2 p(y_t)` over the windows, i.e. the cost of
+        predicting the character that follows t + 1 characters of context.
+    """
+    lp = log_softmax(as_float_array(logits, "logits", ndim=(3,)))
+    Y = np.asarray(Y)
+    if Y.shape != lp.shape[:2] or not np.issubdtype(Y.dtype, np.integer):
+        raise ValueError(f"Y must be int targets of shape {lp.shape[:2]}, got {Y.dtype} {Y.shape}")
+    if Y.min() < 0 or Y.max() >= lp.shape[2]:
+        raise ValueError(f"Y must lie in 0..{lp.shape[2] - 1}")
+    return -np.take_along_axis(lp, Y[..., None], axis=-1)[..., 0].mean(axis=0) / np.log(2.0)
+
+
+def prediction_spread_bits(logits) -> float:
+    r"""How much the next-character distributions differ between positions, in bits.
+
+    The mean over all positions of :math:`\mathrm{KL}(p_t\,\|\,\bar p)`, where :math:`p_t` is
+    the softmax of one position's logits and :math:`\bar p` the average of all of them. It is 0
+    exactly when the model predicts the same distribution everywhere, whatever the input.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., V)
+    """
+    lp = log_softmax(as_float_array(logits, "logits"))
+    lp = lp.reshape(-1, lp.shape[-1])
+    p = np.exp(lp)
+    pbar = p.mean(axis=0)
+    return float((p * (lp - np.log(pbar))).sum(axis=-1).mean() / np.log(2.0))
 
 
 def entropy_bits(logits, temperature: float = 1.0) -> np.ndarray:
