@@ -26,9 +26,11 @@ from ..checks import check_positive
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
 
-_blas_lock = threading.Lock()  # guards the four below; held only while they change, never across a kernel
+_blas_lock = threading.Lock()  # guards the five below; held only while they change, never across a kernel
+_blas_idle = threading.Condition(_blas_lock)  # notified when _blas_users drops to 0 or a fork ends
 _blas_users = 0                # kernels running now (any thread) that need SciPy's BLAS on one thread
 _blas_saved = None             # SciPy's BLAS thread counts before the first of them started
+_fork_waiting = False          # a thread is about to fork: no kernel may start using BLAS
 _blas = None  # threadpoolctl controllers of the BLAS libraries: all, SciPy's, NumPy's; found once
 
 
@@ -65,6 +67,12 @@ def single_threaded_blas(mnk: float = float("inf")):
     another's kernel, and a process forked at any moment finds it free (the at-fork hook
     renews it; issue 17's fork hang).
 
+    A fork waits for these bodies: :func:`_before_fork` lets the kernels inside finish, keeps new
+    ones out until the fork is done, and only then lets ``os.fork`` run. Forking while another
+    thread computes a product in SciPy's OpenBLAS (0.3.30) can hang the *parent* for ever inside
+    OpenBLAS's own pre-fork handler (it joins BLAS worker threads; measured: 3 hangs in 3 runs
+    of ten forks beside a thread calling ``conv2d`` in a loop).
+
     Parameters
     ----------
     mnk : float
@@ -76,6 +84,8 @@ def single_threaded_blas(mnk: float = float("inf")):
         yield
         return
     with _blas_lock:
+        while _fork_waiting:
+            _blas_idle.wait()
         libs = _controllers()
         if _blas_users == 0:
             if _blas_saved is None:  # (not None: a forked child's pending restore, see _after_fork)
@@ -92,6 +102,7 @@ def single_threaded_blas(mnk: float = float("inf")):
                 for c, n in zip(libs, _blas_saved):
                     c.set_num_threads(n)
                 _blas_saved = None
+                _blas_idle.notify_all()
 
 
 @contextlib.contextmanager
@@ -190,15 +201,37 @@ def _after_fork():
     hung on its next large kernel). If a kernel was running in the parent, SciPy's BLAS is on one
     thread in the child: the count to restore stays saved and is put back when the child's
     first kernel using BLAS ends."""
-    global _pool, _pool_lock, _blas_lock, _blas_users
+    global _pool, _pool_lock, _blas_lock, _blas_idle, _blas_users, _fork_waiting
     _pool = None
     _pool_lock = threading.Lock()
     _blas_lock = threading.Lock()
+    _blas_idle = threading.Condition(_blas_lock)
     _blas_users = 0
+    _fork_waiting = False
+
+
+def _before_fork():
+    """Before ``os.fork`` (any thread, any library calling it): wait until no kernel of this
+    process is inside :func:`single_threaded_blas`, and hold the lock across the fork so that
+    none enters; :func:`_after_fork_in_parent` lets them go on. OpenBLAS's pre-fork handler can
+    then never meet a product in flight (see :func:`single_threaded_blas`)."""
+    global _fork_waiting
+    _blas_lock.acquire()
+    _fork_waiting = True
+    while _blas_users:
+        _blas_idle.wait()
+
+
+def _after_fork_in_parent():
+    global _fork_waiting
+    _fork_waiting = False
+    _blas_idle.notify_all()
+    _blas_lock.release()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork)
 
 
 def running_now() -> int | None:
