@@ -163,3 +163,31 @@ def test_every_model_applies_the_one_rule_for_named_parameters(case):
         with pytest.raises(ValueError, match=msg):
             call(bad)
     call(params)    # a valid call after every failing one still works
+
+
+def test_the_last_exceptions_to_the_rules_follow_them():
+    """The audit's leftovers (issue 17): a bool is not a step number, names are case-insensitive
+    everywhere, a loss refuses the pairing output_delta refuses, and the GELU and layer norm
+    check their input like every other function."""
+    import nnbook as nb
+    from nnbook.kernels.threads import blas_threads
+    from nnbook.teach.sequences import jacobian_product_norms
+    J = np.stack([np.eye(2) * 0.5] * 4)
+    with pytest.raises(TypeError, match="t must be an integer"):
+        jacobian_product_norms(J, True)
+    assert np.allclose(jacobian_product_norms(J, ord="FRO"), jacobian_product_norms(J, ord="fro"))
+    with pytest.raises(ValueError, match="ord"):
+        jacobian_product_norms(J, ord=True)
+    with blas_threads(1, library="NumPy"):
+        pass
+    with pytest.raises(ValueError, match="needs a softmax output"):
+        nb.loss_from_activations("ce", np.array([[0.1, 0.2]]), np.array([[1.0, 0.0]]),
+                                 output="sigmoid")
+    for bad in (None, np.array([1 + 1j]), "x"):
+        with pytest.raises((TypeError, ValueError), match="a must be"):
+            nb.gelu(bad)
+    with pytest.raises(ValueError, match="x must have at least one axis"):
+        nb.layer_norm(1.0, np.ones(1), np.zeros(1))
+    lm = nb.TransformerLM(n_tokens=5, T=4, d_model=4, n_heads=2, n_layers=1, d_ff=8)
+    with pytest.raises(ValueError, match="n must be at most 100000"):
+        lm.generate(lm.init(0), [1], 10 ** 6)

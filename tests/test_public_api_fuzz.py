@@ -1,4 +1,4 @@
-"""Every public function of ``nnbook.__all__`` answers garbage in any one argument with a
+"""Every public function and class of ``nnbook.__all__`` (and the models' methods) answers garbage in any one argument with a
 ValueError or TypeError, or with a result, never with another exception from deep inside NumPy,
 Numba or the interpreter (KeyError, IndexError, ZeroDivisionError, OverflowError, ...), and
 never with a hang (issue 17). Property-based: hypothesis picks the function, the argument and
@@ -22,6 +22,31 @@ Q = rng.normal(size=(3, 4))
 A = rng.normal(size=(2, 3))
 T1 = np.eye(3)[[0, 2]]
 NET = nb.MLP.random([2, 3, 1], ["tanh", "identity"], seed=0)
+# the attention functions' and the Transformer's own valid inputs
+Y_ATT, A_ATT = nb.attention(Q, Q, Q)
+WI = np.eye(4)
+_, A_SELF = nb.self_attention(Q, WI, WI, WI)
+_, A_MHA = nb.multi_head_attention(Q, WI, WI, WI, WI, 2)
+G4, B4 = np.ones(4), np.zeros(4)
+BLOCK = nb.nn.transformer.block_params(4, 8, seed=0)
+LM = nb.TransformerLM(n_tokens=5, T=4, d_model=4, n_heads=2, n_layers=1, d_ff=8)
+LMP = LM.init(0)
+TOK = np.array([[1, 2, 3, 4]])
+SAM = nb.SelfAttentionModel(n_tokens=5, T=4, d_model=4, d_head=2)
+SAMP = SAM.init(0)
+RTW = nb.ReadThenWriteLSTM(n_tokens=5, T=3, n_hidden=4)
+RTWP = RTW.init(0)
+DIG = np.array([[1, 2, 3]])
+SEQ = nb.Sequential([nb.nn.layers.Dense(2, 3)], input_shape=(2,))
+SEQP = SEQ.init(0)
+THREADS = nb.get_num_threads()
+SEQ_TASK = (rng.normal(size=(5, 8, 1)), rng.normal(size=(8, 1)))   # X (T, B, Dx)
+
+
+def _quadratic(params, x, rng=None):
+    """A tiny loss_and_grads for fit: E = |w - mean(x)|^2 over the batch x."""
+    d = params["w"] - x.mean(axis=0)
+    return float(d @ d), {"w": 2 * d}
 
 # function -> valid positional arguments (each is replaced by garbage in turn)
 CALLS = {
@@ -67,6 +92,33 @@ CALLS = {
     "EarlyStopping": (nb.EarlyStopping, ("val", 2, "min")),
     "adding_problem": (nb.adding_problem, (4, 5)),
     "reverse_digits": (nb.reverse_digits, (4, 5)),
+    "tanh": (nb.tanh, (A,)),
+    "relu": (nb.relu, (A,)),
+    "gelu": (nb.gelu, (A,)),
+    "attention_backward": (nb.attention_backward, (np.ones_like(Y_ATT), Q, Q, Q, A_ATT)),
+    "self_attention_backward": (nb.self_attention_backward,
+                                (np.ones((3, 4)), Q, WI, WI, WI, A_SELF)),
+    "multi_head_attention_backward": (nb.multi_head_attention_backward,
+                                      (np.ones((3, 4)), Q, WI, WI, WI, WI, A_MHA, 2)),
+    "layer_norm": (nb.layer_norm, (Q, G4, B4, 1e-5)),
+    "layer_norm_backward": (nb.layer_norm_backward, (np.ones((3, 4)), Q, G4, 1e-5)),
+    "transformer_block": (nb.transformer_block, (Q, BLOCK, 2, None, "relu")),
+    "transformer_block_backward": (nb.transformer_block_backward,
+                                   (np.ones((3, 4)), Q, BLOCK, 2, None, "relu")),
+    "TransformerLM": (nb.TransformerLM, (5, 4, 4, 2, 1, 8, "gelu")),
+    "TransformerLM.forward": (LM.forward, (LMP, TOK)),
+    "TransformerLM.loss_and_grads": (LM.loss_and_grads, (LMP, TOK, TOK)),
+    "TransformerLM.generate": (LM.generate, (LMP, [1, 2], 2, 1.0, 0)),
+    "SelfAttentionModel": (nb.SelfAttentionModel, (5, 4, 4, 2)),
+    "SelfAttentionModel.loss_and_grads": (SAM.loss_and_grads, (SAMP, TOK, TOK)),
+    "ReadThenWriteLSTM": (nb.ReadThenWriteLSTM, (5, 3, 4)),
+    "ReadThenWriteLSTM.loss_and_grads": (RTW.loss_and_grads, (RTWP, DIG, DIG)),
+    "Sequential.forward": (SEQ.forward, (SEQP, np.ones((3, 2)))),
+    "fit": (lambda *a: nb.fit(_quadratic, {"w": np.zeros(2)}, *a),
+            (nb.SGD(0.1), (np.ones((4, 2)),), 2, 2)),
+    "train_sequence_model": (nb.train_sequence_model, ("rnn", SEQ_TASK, SEQ_TASK, 3, 1, 4)),
+    "set_num_threads": (lambda n: (nb.set_num_threads(n), nb.set_num_threads(THREADS)),
+                        (THREADS,)),
 }
 
 GARBAGE = [None, "x", "", True, -1, 0, 2 ** 63, 2.5, np.nan, np.inf, 1 + 2j, [], (), {},
@@ -105,7 +157,8 @@ def _has_nan(r):
     return isinstance(r, float) and np.isnan(r)
 
 
-PROPAGATE_NAN = {"sigmoid", "softmax", "derivative"}  # elementwise: NaN in, NaN out (documented)
+# elementwise: NaN in, NaN out (documented)
+PROPAGATE_NAN = {"sigmoid", "softmax", "derivative", "tanh", "relu", "gelu"}
 
 
 def test_every_garbage_combination_exhaustively():

@@ -21,7 +21,7 @@ import os
 import threading
 import warnings
 
-from ..checks import check_positive
+from ..checks import check_name, check_positive
 
 # OpenBLAS computes a product on one thread anyway when m*n*k is at most this (64^3)
 OPENBLAS_SINGLE_THREAD_MNK = 262144
@@ -130,8 +130,7 @@ def blas_threads(n: int = 1, library: str = "numpy"):
         If ``n`` is not an integer of at least 1 or ``library`` is not one of the two.
     """
     check_positive(n, "n", integer=True)
-    if library not in ("numpy", "all"):
-        raise ValueError(f"library must be 'numpy' or 'all', got {library!r}")
+    library = check_name(library, ("numpy", "all"), "library")
     with _blas_lock:
         libs = _blas_controllers(library)
         old = [c.get_num_threads() for c in libs]

@@ -53,7 +53,7 @@ def gelu(a: np.ndarray) -> np.ndarray:
     """
     from scipy.special import erf
 
-    a = np.asarray(a, dtype=float)
+    a = as_real_array(a, "a")
     return 0.5 * a * (1.0 + erf(a / np.sqrt(2.0)))
 
 

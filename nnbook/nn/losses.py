@@ -84,6 +84,7 @@ def loss_from_activations(name: str, a, t, output: str | None = None) -> float:
     name = check_name(name, LOSSES, "loss")
     output = CANONICAL[name] if output is None else check_name(output, ACTIVATIONS, "output")
     a, t = _check_pair(a, t, "a", name)
+    check_pairing(name, output)  # the same rule as output_delta and MLP.gradients
     if name == "bce" and output == "sigmoid":
         return float(np.sum(t * softplus(-a) + (1 - t) * softplus(a)))
     if name == "ce" and output == "softmax":

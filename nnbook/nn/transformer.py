@@ -35,7 +35,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf
 
-from ..checks import as_float_array, check_keys, check_name, check_param_arrays, check_positive
+from ..checks import (as_float_array, check_int, check_keys, check_name, check_param_arrays,
+                      check_positive)
 from ..kernels.threads import blas_threads
 from .activations import derivative, gelu, relu, softmax
 from .attention import (causal_mask, multi_head_attention, multi_head_attention_backward,
@@ -53,8 +54,16 @@ _NORMS = ("pre", "post")
 
 
 # --------------------------------------------------------------------------- layer norm
+#: The most tokens one call of :meth:`TransformerLM.generate` produces (one forward pass each;
+#: a longer text: call it again with the tail as the prompt).
+MAX_GENERATE = 100_000
+
+
 def _ln_check(x, gamma, eps):
     x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one axis (the features are its last axis), got a "
+                         "scalar")
     gamma = as_float_array(gamma, "gamma", ndim=(1,))
     if gamma.shape[0] != x.shape[-1]:
         raise ValueError(f"gamma has {gamma.shape[0]} entries but x of shape {x.shape} has "
@@ -552,7 +561,7 @@ class TransformerLM:
         ----------
         prompt : array_like of int, shape (T0,), 1 <= T0 <= T
         n : int
-            Number of tokens to generate (>= 0).
+            Number of tokens to generate, 0 to ``MAX_GENERATE`` (100,000).
         temperature : float
             :math:`\mathcal T > 0`; below 1 sharpens, above 1 flattens the distribution.
         seed : int
@@ -566,7 +575,7 @@ class TransformerLM:
         prompt = self._check_tokens(prompt, "prompt", allow_1d=True)
         if prompt.ndim != 1:
             raise ValueError(f"prompt must be one sequence of token ids, got shape {prompt.shape}")
-        check_positive(n, "n", integer=True, allow_zero=True)
+        check_int(n, "n", minimum=0, maximum=MAX_GENERATE)
         check_positive(temperature, "temperature")
         rng = np.random.default_rng(seed)
         out = list(int(t) for t in prompt)

@@ -119,7 +119,10 @@ def equivariance_gap(image, kern, shift: tuple[int, int]) -> tuple[float, float]
     r"""How far filtering commutes with a translation.
 
     Compares filter(shift(I)) with shift(filter(I)) for a circular shift by ``shift = (dy, dx)``
-    pixels, on the output pixels whose windows do not wrap around the border.
+    pixels, on the output pixels that the wrap-around does not touch: with the valid filter's
+    output of ``Ho`` rows, output row ``i`` of both is the same sum of the same pixels exactly
+    when ``0 <= i - dy < Ho``, so rows ``max(dy, 0)`` to ``Ho + min(dy, 0) - 1`` (and the same
+    for the columns) are compared.
 
     Returns
     -------
@@ -127,23 +130,29 @@ def equivariance_gap(image, kern, shift: tuple[int, int]) -> tuple[float, float]
         Largest absolute difference over those pixels (0 up to round-off: equivariance).
     scale : float
         Largest absolute value of the filtered image, for comparison.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is larger than the image, or the shift is so large (``|dy| >= Ho`` or
+        ``|dx| >= Wo``) that every output pixel wraps around.
     """
     image = as_float_array(image, "image", ndim=(2,))
     kern = as_float_array(kern, "kernel", ndim=(2,))
     if not isinstance(shift, (tuple, list)) or len(shift) != 2:
         raise ArgumentTypeError(f"shift must be a pair (dy, dx) of ints, got {shift!r}")
     dy, dx = (check_int(v, "shift") for v in shift)
+    b = filter_image(image, kern)       # raises if the kernel is larger than the image
+    h, w = b.shape
+    if abs(dy) >= h or abs(dx) >= w:
+        raise ValueError(f"shift {tuple(shift)} is too large for the {h}x{w} output of a "
+                         f"{kern.shape[0]}x{kern.shape[1]} kernel on an image of shape "
+                         f"{image.shape}: every output pixel wraps around (need |dy| < {h} "
+                         f"and |dx| < {w})")
     a = filter_image(np.roll(image, (dy, dx), axis=(0, 1)), kern)
-    b = np.roll(filter_image(image, kern), (dy, dx), axis=(0, 1))
-    kh, kw = kern.shape
-    h, w = a.shape
-    rows = slice(max(dy, 0) + kh, h + min(dy, 0) - kh)
-    cols = slice(max(dx, 0) + kw, w + min(dx, 0) - kw)
-    if a[rows, cols].size == 0:
-        raise ValueError(f"image of shape {image.shape} is too small for a {kh}x{kw} kernel and "
-                         f"shift {shift}: no output pixel is free of the wrap-around (the image "
-                         f"needs more than {2 * kh + abs(dy) + kh - 1} rows and "
-                         f"{2 * kw + abs(dx) + kw - 1} columns)")
+    b = np.roll(b, (dy, dx), axis=(0, 1))
+    rows = slice(max(dy, 0), h + min(dy, 0))
+    cols = slice(max(dx, 0), w + min(dx, 0))
     return float(np.max(np.abs(a[rows, cols] - b[rows, cols]))), float(np.max(np.abs(b)))
 
 

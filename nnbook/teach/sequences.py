@@ -267,10 +267,10 @@ def jacobian_product_norms(jacobians, t: int | None = None, ord=2) -> np.ndarray
     """
     J = _check_jacobians(jacobians)
     T = J.shape[0]
-    t = T if t is None else t
-    if not (isinstance(t, (int, np.integer)) and 0 <= t <= T):
-        raise ValueError(f"t must be an integer in 0..{T}, got {t!r}")
-    if ord not in (2, "fro"):
+    t = T if t is None else check_int(t, "t", minimum=0, maximum=T)  # a bool is not a step
+    if isinstance(ord, str):
+        ord = check_name(ord, ("fro",), "ord")
+    elif isinstance(ord, (bool, np.bool_)) or ord != 2:
         raise ValueError(f"ord must be 2 or 'fro', got {ord!r}")
     out = np.empty(t + 1)
     P = np.eye(J.shape[1])

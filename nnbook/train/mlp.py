@@ -28,7 +28,7 @@ from ..checks import (as_float_array, check_bool, check_name, check_positive, ch
                       check_unit_interval)
 from ..nn.losses import LOSSES, check_pairing
 from ..nn.mlp import MLP, check_net
-from .fit import EarlyStopping, TrainLog, fit
+from .fit import Diverged, EarlyStopping, TrainLog, fit
 from .optimizers import SGD
 
 __all__ = ["penalty", "mlp_weight_decay", "fit_mlp"]
@@ -145,11 +145,21 @@ def fit_mlp(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int |
             raise ValueError("early_stopping needs validation data (X_val, T_val)")
         rule = EarlyStopping("val_error", int(early_stopping))
 
+    evaluations = []
+
     def evaluate(params):
-        e = net.error(X, T, loss)
-        row = {"train_error": e, "objective": e + penalty(net, weight_decay, layer_decay)}
-        if has_val:
-            row["val_error"] = net.error(X_val, T_val, loss)
+        # weights that grew too large make the error overflow: that is divergence, said once by
+        # Diverged (the weights keep their last finite values), not by NumPy's warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = net.error(X, T, loss)
+            row = {"train_error": e, "objective": e + penalty(net, weight_decay, layer_decay)}
+            if has_val:
+                row["val_error"] = net.error(X_val, T_val, loss)
+        evaluations.append(row)
+        bad = [k for k, v in row.items() if not np.isfinite(v)]
+        if bad:
+            raise Diverged(f"the {bad[0].replace('_', ' ')} became {row[bad[0]]} after epoch "
+                           f"{len(evaluations) - 1}: lower the learning rate")
         return row
 
     return fit(partial(net.loss_and_grads, loss=loss), net.params,

@@ -60,6 +60,21 @@ def test_equivariance_gap_is_round_off():
     assert gap < 1e-12 * scale * 100 and scale > 0.1
 
 
+def test_equivariance_gap_compares_exactly_the_pixels_the_wrap_around_leaves_alone():
+    """On an 8x8 image with a 3x3 kernel (6x6 output) a shift (dy, dx) leaves (6 - |dy|) x
+    (6 - |dx|) output pixels untouched by the wrap-around: there filtering and shifting commute
+    exactly, and every pixel outside that block differs for a random image."""
+    rng = np.random.default_rng(3)
+    img, k = rng.normal(size=(8, 8)), rng.normal(size=(3, 3))
+    for dy, dx in [(0, 0), (1, 0), (-2, 3), (5, -5)]:
+        gap, scale = cnn.equivariance_gap(img, k, (dy, dx))
+        assert gap == 0.0 and scale > 0
+        a = cnn.filter_image(np.roll(img, (dy, dx), axis=(0, 1)), k)
+        b = np.roll(cnn.filter_image(img, k), (dy, dx), axis=(0, 1))
+        same = a == b
+        assert same.sum() == (6 - abs(dy)) * (6 - abs(dx))   # the compared block, no more
+
+
 def test_kernel_gradient_sums_over_positions():
     rng = np.random.default_rng(1)
     x, w = rng.normal(size=(1, 1, 7, 7)), rng.normal(size=(1, 1, 3, 3))

@@ -15,7 +15,8 @@ T2 = np.array([[0.0], [1], [1], [0]])
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda: cnn.equivariance_gap(np.ones((8, 8)), np.ones((3, 3)), (1, 1)), "image"),
+    (lambda: cnn.equivariance_gap(np.ones((8, 8)), np.ones((3, 3)), (6, 1)), "shift"),
+    (lambda: cnn.equivariance_gap(np.ones((2, 2)), np.ones((3, 3)), (0, 0)), "kernel"),
     (lambda: cnn.equivariance_gap(np.ones((20, 20)), np.ones((3, 3)), (1.5, 1)), "shift"),
     (lambda: cnn.confusion_matrix([0, 1], [0, 3], 3), "labels"),
     (lambda: cnn.digits_cnn(channels=(2,)), "channels"),
