@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import warnings
 
 from ..checks import check_name, check_positive
@@ -217,8 +218,9 @@ def _before_fork():
     global _fork_waiting
     _blas_lock.acquire()
     _fork_waiting = True
-    while _blas_users:
-        _blas_idle.wait()
+    deadline = time.monotonic() + FORK_WAIT
+    while _blas_users and time.monotonic() < deadline:
+        _blas_idle.wait(deadline - time.monotonic())
 
 
 def _after_fork_in_parent():
@@ -228,7 +230,18 @@ def _after_fork_in_parent():
     _blas_lock.release()
 
 
+#: Seconds a fork waits for the kernels inside BLAS before it goes ahead anyway (a safety net:
+#: a kernel that never ends, or one blocked by another library's fork hook, must not block the
+#: fork for ever).
+FORK_WAIT = 30.0
+
 if hasattr(os, "register_at_fork"):
+    # Before-fork hooks run in the reverse order of registration. The kernels' thread pool
+    # (concurrent.futures) takes its shutdown lock in its own before-fork hook, and a kernel
+    # that is submitting its parts needs that lock to finish: so that hook must run *after*
+    # ours, i.e. be registered first. Importing the module here registers it now, if it was
+    # not already (then it was registered earlier still).
+    import concurrent.futures.thread  # noqa: F401
     os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
                         after_in_child=_after_fork)
 
