@@ -65,12 +65,17 @@ def as_float_array(x, name: str, *, ndim: tuple[int, ...] | None = None,
     return arr
 
 
-def _float64(x, name: str) -> np.ndarray:
-    """``x`` as a float64 array if it is numeric and real (no pass over the values)."""
+def _asarray(x, name: str) -> np.ndarray:
+    """``np.asarray(x)``, with a message naming the argument when that fails (ragged lists)."""
     try:
-        arr = np.asarray(x)
+        return np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+
+
+def _float64(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array if it is numeric and real (no pass over the values)."""
+    arr = _asarray(x, name)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
@@ -155,10 +160,7 @@ def as_real_array(x, name: str) -> np.ndarray:
     """``x`` as a float64 array, checking only that it is real (bool, integer or float): no pass
     over the data, for elementwise functions on hot paths (the activations), where NaN simply
     propagates. None, strings, objects and complex numbers raise."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    arr = _asarray(x, name)
     if arr.dtype.kind not in "biuf":
         raise ArgumentTypeError(f"{name} must be a real number or array, got "
                                 f"{type(x).__name__} of dtype {arr.dtype}")
@@ -273,10 +275,7 @@ def as_kernel_array(x, name: str, *, ndim: int, dtype=None, finite: bool = True)
         If ``x`` is not a float32/float64 array, differs from ``dtype``, does not have ``ndim``
         dimensions, is empty, or contains NaN or infinity.
     """
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    arr = _asarray(x, name)
     if arr.dtype not in (np.float32, np.float64):
         raise ValueError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
     if dtype is not None and arr.dtype != dtype:
