@@ -31,6 +31,7 @@ import numpy as np
 
 from ..checks import as_float_array, check_int, check_positive
 from ..nn.activations import log_softmax, softmax
+from ..nn.tokens import check_tokens
 from ..kernels.gated import lstm_bptt, lstm_forward, lstm_params
 
 __all__ = ["VOCAB", "book_corpus", "frozen_corpus", "FROZEN_CORPUS", "clean_markdown", "encode", "decode", "split_blocks", "windows",
@@ -402,11 +403,10 @@ def bits_by_position(logits, Y) -> np.ndarray:
         predicting the character that follows t + 1 characters of context.
     """
     lp = log_softmax(as_float_array(logits, "logits", ndim=(3,)))
-    Y = np.asarray(Y)
-    if Y.shape != lp.shape[:2] or not np.issubdtype(Y.dtype, np.integer):
-        raise ValueError(f"Y must be int targets of shape {lp.shape[:2]}, got {Y.dtype} {Y.shape}")
-    if Y.min() < 0 or Y.max() >= lp.shape[2]:
-        raise ValueError(f"Y must lie in 0..{lp.shape[2] - 1}")
+    B, T, V = lp.shape
+    Y = check_tokens(Y, T, V, "Y")
+    if Y.shape[0] != B:
+        raise ValueError(f"Y holds {Y.shape[0]} windows, logits {B}")
     return -np.take_along_axis(lp, Y[..., None], axis=-1)[..., 0].mean(axis=0) / np.log(2.0)
 
 
