@@ -19,6 +19,7 @@ it (``fit(..., decay_per="epoch")``): one epoch applies it once, whatever the ba
 """
 from __future__ import annotations
 
+import itertools
 from functools import partial
 from typing import Sequence
 
@@ -145,7 +146,7 @@ def fit_mlp(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int |
             raise ValueError("early_stopping needs validation data (X_val, T_val)")
         rule = EarlyStopping("val_error", int(early_stopping))
 
-    evaluations = []
+    epochs_evaluated = itertools.count()   # 0 before training, then the epoch just finished
 
     def evaluate(params):
         # weights that grew too large make the error overflow: that is divergence, said once by
@@ -155,11 +156,11 @@ def fit_mlp(net: MLP, X, T, loss: str, lr: float, epochs: int, batch_size: int |
             row = {"train_error": e, "objective": e + penalty(net, weight_decay, layer_decay)}
             if has_val:
                 row["val_error"] = net.error(X_val, T_val, loss)
-        evaluations.append(row)
+        epoch = next(epochs_evaluated)
         bad = [k for k, v in row.items() if not np.isfinite(v)]
         if bad:
             raise Diverged(f"the {bad[0].replace('_', ' ')} became {row[bad[0]]} after epoch "
-                           f"{len(evaluations) - 1}: lower the learning rate")
+                           f"{epoch}: lower the learning rate")
         return row
 
     return fit(partial(net.loss_and_grads, loss=loss), net.params,
